@@ -1,0 +1,123 @@
+// One lookup = (who asked, what for) -> decision + the data to answer with + the index.
+// Shared by the HTTP and DNS front ends so both answer identically; records observations.
+
+import { isIPv4 } from 'node:net';
+import type { Decision, Mode } from '../decision/decide.ts';
+import { decide } from '../decision/decide.ts';
+import type { ControlStore } from '../control/control-store.ts';
+import type { ConsulInstance, ConsulService } from '../world/consul-types.ts';
+import type { Caller, MeshTarget } from '../world/world.ts';
+import type { WorldStore } from '../world/store.ts';
+import type { SidecarGateView } from './sidecar-gate.ts';
+import { meshInstance } from './mesh-instance.ts';
+
+export type FrontEnd = 'http' | 'dns';
+
+export interface Observation {
+  readonly caller: Caller;
+  readonly service: string;
+  readonly target: MeshTarget;
+  readonly via: FrontEnd;
+}
+
+export interface LookupObserver {
+  observe(o: Observation): void;
+}
+
+export interface LookupCounters {
+  count(via: FrontEnd, decision: Decision): void;
+}
+
+export interface LookupResult {
+  /** Lower-cased service name. */
+  readonly key: string;
+  readonly caller: Caller | null;
+  readonly decision: Decision;
+  /** Consul's data for the service (undefined: Consul does not know it). */
+  readonly service: ConsulService | undefined;
+  readonly target: MeshTarget | undefined;
+  /** X-Consul-Index for this caller and service. */
+  readonly index: number;
+  /** The instances to answer with: Consul's, or the one synthetic mesh instance. */
+  readonly instances: readonly ConsulInstance[];
+  /** Version of `instances` (same value for every caller that gets the same instances): cache key for serialized answers. */
+  readonly contentVersion: string;
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`; Node reports IPv4 peers that way on dual-stack sockets. */
+export function normalizeIp(ip: string): string {
+  if (ip.startsWith('::ffff:')) {
+    const v4 = ip.slice(7);
+    if (isIPv4(v4)) return v4;
+  }
+  return ip.toLowerCase();
+}
+
+export interface LookupDeps {
+  readonly world: WorldStore;
+  readonly control: ControlStore;
+  readonly gate: () => SidecarGateView;
+  readonly observer: LookupObserver;
+  readonly counters?: LookupCounters;
+  readonly datacenter: string;
+}
+
+const EMPTY: readonly ConsulInstance[] = [];
+
+export class Lookups {
+  readonly #d: LookupDeps;
+  /** Synthetic mesh instances, rebuilt only when a target's mesh facts change. */
+  readonly #meshCache = new Map<string, { index: number; instances: readonly ConsulInstance[] }>();
+
+  constructor(deps: LookupDeps) {
+    this.#d = deps;
+  }
+
+  get mode(): Mode {
+    return this.#d.control.mode;
+  }
+
+  caller(sourceIp: string): Caller | null {
+    return this.#d.world.world.callers.get(normalizeIp(sourceIp)) ?? null;
+  }
+
+  /** Index for a caller and a service, without deciding: max of every stamp that can change the answer. */
+  index(caller: Caller | null, key: string): number {
+    const w = this.#d.world;
+    let idx = Math.max(w.consul(key), w.mesh(key), this.#d.control.index(key));
+    if (caller) idx = Math.max(idx, w.caller(caller.ip), this.#d.gate().index(caller, key));
+    return idx;
+  }
+
+  /** Decide for one lookup. `observe` false for re-evaluations (blocking-query wake-ups) that are not new lookups. */
+  lookup(callerOrIp: Caller | null | string, name: string, via: FrontEnd, observe = true): LookupResult {
+    const key = name.toLowerCase();
+    const caller = typeof callerOrIp === 'string' ? this.caller(callerOrIp) : callerOrIp;
+    const world = this.#d.world.world;
+    const service = world.consul.services.get(key);
+    const target = world.targets.get(key);
+    const pinned = this.#d.control.pinFor(key, caller?.workload ?? null) !== undefined;
+    const gate = caller?.pod.meshed && target?.status === 'meshed' ? this.#d.gate().gate(caller, target, key) : 'off';
+    const decision = decide({
+      mode: this.#d.control.mode,
+      caller: caller ? { meshed: caller.pod.meshed } : null,
+      target: service ? (target ?? null) : null,
+      pinned,
+      sidecar: gate,
+    });
+    this.#d.counters?.count(via, decision);
+    if (observe && caller?.pod.meshed && target?.status === 'meshed') this.#d.observer.observe({ caller, service: key, target, via });
+
+    const index = this.index(caller, key);
+    if (decision.route === 'mesh' && service && target) {
+      const meshIdx = this.#d.world.mesh(key);
+      let cached = this.#meshCache.get(key);
+      if (!cached || cached.index !== meshIdx) {
+        cached = { index: meshIdx, instances: [meshInstance(service.name, target, this.#d.datacenter, meshIdx)] };
+        this.#meshCache.set(key, cached);
+      }
+      return { key, caller, decision, service, target, index, instances: cached.instances, contentVersion: `m${meshIdx}` };
+    }
+    return { key, caller, decision, service, target, index, instances: service?.instances ?? EMPTY, contentVersion: `c${this.#d.world.consul(key)}` };
+  }
+}

@@ -1,0 +1,127 @@
+// The world store: holds the current World, rebuilds it when a source delivers a new snapshot,
+// and stamps every service and caller whose answer-relevant facts changed with a new index.
+
+import type { ConsulCatalog } from './consul-types.ts';
+import type { KubeSnapshot } from './kube-types.ts';
+import { EMPTY_KUBE } from './kube-types.ts';
+import type { Caller, MeshTarget, World, WorldOptions } from './world.ts';
+import { buildWorld } from './world.ts';
+import type { ChangeBus, ChangeSet, IndexClock } from './changes.ts';
+
+export const EMPTY_CATALOG: ConsulCatalog = { nodes: new Map(), services: new Map(), nodeChecks: new Map() };
+
+function callerFingerprint(c: Caller): string {
+  const scope = c.scope.kind === 'none' ? null : { kind: c.scope.kind, ns: c.scope.sidecar.namespace, name: c.scope.sidecar.name, hosts: c.scope.sidecar.egressHosts };
+  return JSON.stringify([c.pod.namespace, c.pod.name, c.pod.meshed, c.workload, scope]);
+}
+
+function targetFingerprint(t: MeshTarget): string {
+  return JSON.stringify(t);
+}
+
+function diffStamps<T>(
+  prev: ReadonlyMap<string, string>,
+  nextItems: ReadonlyMap<string, T>,
+  fingerprint: (t: T) => string,
+): { fingerprints: Map<string, string>; changed: Set<string> } {
+  const fingerprints = new Map<string, string>();
+  const changed = new Set<string>();
+  for (const [key, item] of nextItems) {
+    const fp = fingerprint(item);
+    fingerprints.set(key, fp);
+    if (prev.get(key) !== fp) changed.add(key);
+  }
+  for (const key of prev.keys()) if (!nextItems.has(key)) changed.add(key);
+  return { fingerprints, changed };
+}
+
+export interface WorldIndexes {
+  /** Index of the Consul data of a service (its HAProxy answer). */
+  consul(service: string): number;
+  /** Index of a service's mesh facts (its ClusterIP answer). */
+  mesh(service: string): number;
+  /** Index of a caller's identity and Sidecar scope. */
+  caller(ip: string): number;
+  /** Highest index of any Consul change, including removals: Consul's services-table index. */
+  readonly catalog: number;
+}
+
+export class WorldStore implements WorldIndexes {
+  #world: World;
+  #consul: ConsulCatalog = EMPTY_CATALOG;
+  #kube: KubeSnapshot = EMPTY_KUBE;
+  #consulFp = new Map<string, string>();
+  #meshFp = new Map<string, string>();
+  #callerFp = new Map<string, string>();
+  readonly #consulIdx = new Map<string, number>();
+  readonly #meshIdx = new Map<string, number>();
+  readonly #callerIdx = new Map<string, number>();
+  #catalog: number;
+  /** Every key not stamped since start shares this index. */
+  readonly #base: number;
+  readonly #opts: WorldOptions;
+  readonly #clock: IndexClock;
+  readonly #bus: ChangeBus;
+
+  constructor(opts: WorldOptions, clock: IndexClock, bus: ChangeBus) {
+    this.#opts = opts;
+    this.#clock = clock;
+    this.#bus = bus;
+    this.#base = clock.next();
+    this.#catalog = this.#base;
+    this.#world = buildWorld(EMPTY_CATALOG, EMPTY_KUBE, opts);
+  }
+
+  get world(): World {
+    return this.#world;
+  }
+
+  get options(): WorldOptions {
+    return this.#opts;
+  }
+
+  consul(service: string): number {
+    return this.#consulIdx.get(service) ?? this.#catalog;
+  }
+
+  mesh(service: string): number {
+    return this.#meshIdx.get(service) ?? this.#base;
+  }
+
+  caller(ip: string): number {
+    return this.#callerIdx.get(ip) ?? this.#base;
+  }
+
+  get catalog(): number {
+    return this.#catalog;
+  }
+
+  /** Replace one or both inputs; rebuilds the world atomically and publishes what changed. */
+  update(input: { consul?: ConsulCatalog; kube?: KubeSnapshot }): ChangeSet {
+    if (input.consul) this.#consul = input.consul;
+    if (input.kube) this.#kube = input.kube;
+    const world = buildWorld(this.#consul, this.#kube, this.#opts);
+
+    const consul = diffStamps(this.#consulFp, world.consul.services, (s) => JSON.stringify(s.instances));
+    const mesh = diffStamps(this.#meshFp, world.targets, targetFingerprint);
+    const callers = diffStamps(this.#callerFp, world.callers, callerFingerprint);
+    const change: ChangeSet = {
+      all: false,
+      services: new Set([...consul.changed, ...mesh.changed]),
+      callers: callers.changed,
+    };
+    if (change.services.size > 0 || change.callers.size > 0) {
+      const index = this.#clock.next();
+      for (const k of consul.changed) this.#consulIdx.set(k, index);
+      for (const k of mesh.changed) this.#meshIdx.set(k, index);
+      for (const k of callers.changed) this.#callerIdx.set(k, index);
+      if (consul.changed.size > 0) this.#catalog = index;
+    }
+    this.#consulFp = consul.fingerprints;
+    this.#meshFp = mesh.fingerprints;
+    this.#callerFp = callers.fingerprints;
+    this.#world = world;
+    this.#bus.publish(change);
+    return change;
+  }
+}

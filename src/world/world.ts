@@ -1,0 +1,222 @@
+// The world model: Consul's catalog and the Kubernetes view joined into the facts the
+// decision needs. Built whole from the latest snapshot of every source, then swapped in
+// atomically by the store; nobody mutates a World.
+
+import type { ConsulCatalog, ConsulService } from './consul-types.ts';
+import type { KubeServiceInfo, KubeSnapshot, PodInfo, SidecarInfo } from './kube-types.ts';
+import { workloadKey } from './kube-types.ts';
+import { serviceFqdn } from './istio-hosts.ts';
+
+export type MeshStatus =
+  | 'meshed'
+  | 'not-in-kubernetes'
+  | 'no-cluster-ip'
+  | 'no-ready-endpoints'
+  | 'endpoints-not-meshed'
+  | 'mapping-ambiguous'
+  | 'port-ambiguous';
+
+/** What Kubernetes says about one Consul service. */
+export interface MeshTarget {
+  readonly status: MeshStatus;
+  /** Human-readable reason for a non-meshed status (shown by explain and logs). */
+  readonly detail: string;
+  /** The Kubernetes Service(s) claiming this Consul name. */
+  readonly kubeServices: readonly string[];
+  readonly namespace?: string;
+  readonly serviceName?: string;
+  readonly clusterIP?: string;
+  readonly port?: number;
+  readonly portName?: string;
+  /** `<svc>.<ns>.svc.cluster.local` */
+  readonly fqdn?: string;
+  readonly readyEndpoints: number;
+  readonly meshedReadyEndpoints: number;
+}
+
+export type SidecarScope =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'managed' | 'user'; readonly sidecar: SidecarInfo };
+
+/** A calling Pod as identified by its IP. */
+export interface Caller {
+  readonly ip: string;
+  readonly pod: PodInfo;
+  /** `namespace/name` of the owning workload. */
+  readonly workload: string;
+  /** The Sidecar Istio applies to this Pod. */
+  readonly scope: SidecarScope;
+}
+
+export interface WorldProblem {
+  readonly kind: 'mapping-ambiguous' | 'port-ambiguous' | 'caller-ip-shared';
+  readonly subject: string;
+  readonly detail: string;
+}
+
+export type MeshRule = 'any' | 'all';
+
+export interface WorldOptions {
+  readonly meshRule: MeshRule;
+  readonly clusterDomain: string;
+  /** Istio root namespace: a selector-less Sidecar there is the mesh-wide default. */
+  readonly rootNamespace: string;
+}
+
+export interface World {
+  readonly consul: ConsulCatalog;
+  readonly kube: KubeSnapshot;
+  /** By lower-cased Consul service name; only names that Consul knows. */
+  readonly targets: ReadonlyMap<string, MeshTarget>;
+  readonly callers: ReadonlyMap<string, Caller>;
+  /** Pods by workload key, for fan-out of caller changes. */
+  readonly podsByWorkload: ReadonlyMap<string, readonly PodInfo[]>;
+  readonly problems: readonly WorldProblem[];
+}
+
+function consulPortOf(svc: ConsulService): number | null {
+  const counts = new Map<number, number>();
+  for (const i of svc.instances) counts.set(i.service.Port, (counts.get(i.service.Port) ?? 0) + 1);
+  let best: number | null = null;
+  let bestCount = 0;
+  for (const [port, n] of counts) if (n > bestCount || (n === bestCount && best !== null && port < best)) [best, bestCount] = [port, n];
+  return best;
+}
+
+function labelsMatch(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
+  return true;
+}
+
+/** Istio's choice: the oldest selecting Sidecar in the Pod's namespace, else that namespace's selector-less one, else the root namespace's. */
+export function selectSidecar(pod: PodInfo, sidecars: readonly SidecarInfo[], rootNamespace: string): SidecarScope {
+  const byAge = (a: SidecarInfo, b: SidecarInfo) =>
+    a.creationTimestamp.localeCompare(b.creationTimestamp) || a.name.localeCompare(b.name);
+  const local = sidecars.filter((s) => s.namespace === pod.namespace).sort(byAge);
+  const chosen =
+    local.find((s) => s.selector !== null && Object.keys(s.selector).length > 0 && labelsMatch(s.selector, pod.labels)) ??
+    local.find((s) => s.selector === null || Object.keys(s.selector).length === 0) ??
+    sidecars.filter((s) => s.namespace === rootNamespace && (s.selector === null || Object.keys(s.selector).length === 0)).sort(byAge)[0];
+  if (!chosen) return { kind: 'none' };
+  return { kind: chosen.managed ? 'managed' : 'user', sidecar: chosen };
+}
+
+function choosePort(svc: KubeServiceInfo, consulName: string, consulPort: number | null): { port: number; name: string } | null {
+  if (consulPort !== null) {
+    const byNumber = svc.ports.find((p) => p.port === consulPort);
+    if (byNumber) return { port: byNumber.port, name: byNumber.name };
+  }
+  const byName = svc.ports.find((p) => p.name !== '' && p.name.toLowerCase() === consulName.toLowerCase());
+  if (byName) return { port: byName.port, name: byName.name };
+  const only = svc.ports.length === 1 ? svc.ports[0] : undefined;
+  return only ? { port: only.port, name: only.name } : null;
+}
+
+function buildTargets(consul: ConsulCatalog, kube: KubeSnapshot, opts: WorldOptions, problems: WorldProblem[]): Map<string, MeshTarget> {
+  const claims = new Map<string, KubeServiceInfo[]>();
+  for (const s of kube.services) {
+    const key = s.consulName.toLowerCase();
+    const list = claims.get(key);
+    if (list) list.push(s);
+    else claims.set(key, [s]);
+  }
+  const podsByKey = new Map<string, PodInfo>();
+  for (const p of kube.pods) podsByKey.set(`${p.namespace}/${p.name}`, p);
+  const slicesByService = new Map<string, KubeSnapshot['endpointSlices'][number][]>();
+  for (const sl of kube.endpointSlices) {
+    const key = `${sl.namespace}/${sl.serviceName}`;
+    const list = slicesByService.get(key);
+    if (list) list.push(sl);
+    else slicesByService.set(key, [sl]);
+  }
+
+  const targets = new Map<string, MeshTarget>();
+  for (const [key, svc] of consul.services) {
+    const candidates = claims.get(key) ?? [];
+    const names = candidates.map((c) => `${c.namespace}/${c.name}`).sort();
+    const base = { kubeServices: names, readyEndpoints: 0, meshedReadyEndpoints: 0 };
+    if (candidates.length === 0) {
+      targets.set(key, { ...base, status: 'not-in-kubernetes', detail: 'no Kubernetes Service maps to this Consul service' });
+      continue;
+    }
+    if (candidates.length > 1) {
+      const detail = `Kubernetes Services ${names.join(', ')} all claim Consul service "${svc.name}"`;
+      problems.push({ kind: 'mapping-ambiguous', subject: svc.name, detail });
+      targets.set(key, { ...base, status: 'mapping-ambiguous', detail });
+      continue;
+    }
+    const k = candidates[0]!;
+    const where = { namespace: k.namespace, serviceName: k.name, fqdn: serviceFqdn(k.namespace, k.name, opts.clusterDomain) };
+    if (!k.clusterIP || k.clusterIP === 'None') {
+      targets.set(key, { ...base, ...where, status: 'no-cluster-ip', detail: `Service ${k.namespace}/${k.name} has no ClusterIP` });
+      continue;
+    }
+    let ready = 0;
+    let meshedReady = 0;
+    for (const sl of slicesByService.get(`${k.namespace}/${k.name}`) ?? []) {
+      for (const ep of sl.endpoints) {
+        if (!ep.ready) continue;
+        ready++;
+        const pod = ep.podKey ? podsByKey.get(ep.podKey) : undefined;
+        if (pod?.meshed) meshedReady++;
+      }
+    }
+    const counts = { readyEndpoints: ready, meshedReadyEndpoints: meshedReady };
+    const withIp = { ...base, ...where, ...counts, clusterIP: k.clusterIP };
+    if (ready === 0) {
+      targets.set(key, { ...withIp, status: 'no-ready-endpoints', detail: `Service ${k.namespace}/${k.name} has no ready endpoints` });
+      continue;
+    }
+    const meshed = opts.meshRule === 'all' ? meshedReady === ready : meshedReady > 0;
+    if (!meshed) {
+      const detail = `${meshedReady} of ${ready} ready endpoints of ${k.namespace}/${k.name} carry the Istio sidecar (rule: ${opts.meshRule})`;
+      targets.set(key, { ...withIp, status: 'endpoints-not-meshed', detail });
+      continue;
+    }
+    const port = choosePort(k, svc.name, consulPortOf(svc));
+    if (!port) {
+      const detail = `Service ${k.namespace}/${k.name} has ports ${k.ports.map((p) => `${p.name || '-'}:${p.port}`).join(', ')}; none matches Consul port ${consulPortOf(svc) ?? '-'} or name "${svc.name}"`;
+      problems.push({ kind: 'port-ambiguous', subject: svc.name, detail });
+      targets.set(key, { ...withIp, status: 'port-ambiguous', detail });
+      continue;
+    }
+    targets.set(key, { ...withIp, status: 'meshed', detail: 'meshed', port: port.port, portName: port.name });
+  }
+  return targets;
+}
+
+function buildCallers(kube: KubeSnapshot, opts: WorldOptions, problems: WorldProblem[]): Map<string, Caller> {
+  const byIp = new Map<string, PodInfo[]>();
+  for (const pod of kube.pods) {
+    for (const ip of pod.ips) {
+      const list = byIp.get(ip);
+      if (list) list.push(pod);
+      else byIp.set(ip, [pod]);
+    }
+  }
+  const callers = new Map<string, Caller>();
+  for (const [ip, pods] of byIp) {
+    if (pods.length > 1) {
+      // hostNetwork Pods share their node's IP: the source address cannot tell them apart.
+      problems.push({ kind: 'caller-ip-shared', subject: ip, detail: `IP ${ip} is used by ${pods.length} Pods; callers from it are unknown` });
+      continue;
+    }
+    const pod = pods[0]!;
+    callers.set(ip, { ip, pod, workload: workloadKey(pod.workload), scope: selectSidecar(pod, kube.sidecars, opts.rootNamespace) });
+  }
+  return callers;
+}
+
+export function buildWorld(consul: ConsulCatalog, kube: KubeSnapshot, opts: WorldOptions): World {
+  const problems: WorldProblem[] = [];
+  const targets = buildTargets(consul, kube, opts, problems);
+  const callers = buildCallers(kube, opts, problems);
+  const podsByWorkload = new Map<string, PodInfo[]>();
+  for (const p of kube.pods) {
+    const key = workloadKey(p.workload);
+    const list = podsByWorkload.get(key);
+    if (list) list.push(p);
+    else podsByWorkload.set(key, [p]);
+  }
+  return { consul, kube, targets, callers, podsByWorkload, problems };
+}
