@@ -89,8 +89,17 @@ export class Lookups {
     return idx;
   }
 
-  /** Decide for one lookup. `observe` false for re-evaluations (blocking-query wake-ups) that are not new lookups. */
+  /** Decide for one lookup: counts it and records the observation. `observe` false for re-evaluations (blocking-query wake-ups). */
   lookup(callerOrIp: Caller | null | string, name: string, via: FrontEnd, observe = true): LookupResult {
+    const result = this.evaluate(callerOrIp, name);
+    this.#d.counters?.count(via, result.decision);
+    const { caller, target } = result;
+    if (observe && caller?.pod.meshed && target?.status === 'meshed') this.#d.observer.observe({ caller, service: result.key, target, via });
+    return result;
+  }
+
+  /** The same decision without side effects (for explain). */
+  evaluate(callerOrIp: Caller | null | string, name: string): LookupResult {
     const key = name.toLowerCase();
     const caller = typeof callerOrIp === 'string' ? this.caller(callerOrIp) : callerOrIp;
     const world = this.#d.world.world;
@@ -105,8 +114,6 @@ export class Lookups {
       pinned,
       sidecar: gate,
     });
-    this.#d.counters?.count(via, decision);
-    if (observe && caller?.pod.meshed && target?.status === 'meshed') this.#d.observer.observe({ caller, service: key, target, via });
 
     const index = this.index(caller, key);
     if (decision.route === 'mesh' && service && target) {
