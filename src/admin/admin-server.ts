@@ -3,7 +3,7 @@
 // or load; bearer-token protected, and refused off loopback without a token (config enforces it).
 
 import { timingSafeEqual, createHash } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import type { Mode } from '../decision/decide.ts';
 import { MODES } from '../decision/decide.ts';
@@ -44,8 +44,8 @@ function str(o: Record<string, unknown>, key: string, required: boolean): string
   return v;
 }
 
-export function buildAdminServer(ctx: AppContext, deps: AdminDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: ctx.log.child({ component: 'admin' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 });
+export function buildAdminServer(ctx: AppContext, deps: AdminDeps) {
+  const app = Fastify({ loggerInstance: ctx.log.child({ component: 'admin' }), disableRequestLogging: true, bodyLimit: 64 * 1024 });
   const token = ctx.config.adminToken;
   const tokenDigest = token ? digest(token) : null;
 

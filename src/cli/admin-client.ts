@@ -37,7 +37,7 @@ export async function adminCall(target: AdminTarget, method: 'GET' | 'PUT' | 'DE
     // Non-JSON bodies (metrics) stay text.
   }
   if (!res.ok) {
-    const msg = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String((parsed as { error: unknown }).error) : text;
+    const msg = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String(parsed.error) : text;
     throw new DiscoveryError('DSC_ERR_ADMIN', `admin API answered ${res.status}: ${msg}`);
   }
   return parsed;

@@ -43,4 +43,4 @@ export const DEFAULT_CONFIG: DiscoveryConfig = Object.freeze({
     maxDeletionsPerCycle: 50,
     namespaceDefaults: false,
   }),
-}) as DiscoveryConfig;
+});

@@ -79,6 +79,11 @@ export function explain(
   };
 }
 
+/** Facts are JSON values: print scalars as they are and objects as JSON. */
+function s(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
+}
+
 export function explainText(e: Explanation): string {
   const lines = [
     `${e.service} asked from ${e.from}: ${e.route === 'mesh' ? 'ClusterIP (mesh)' : 'HAProxy (Consul)'} — reason ${e.reason}`,
@@ -86,11 +91,11 @@ export function explainText(e: Explanation): string {
     `  mode: ${e.mode}   X-Consul-Index: ${e.index}`,
     `  answer:`,
     ...(e.answer.length ? e.answer.map((a) => `    ${a.address}:${a.port}  node ${a.node}  ${a.status}`) : ['    (none)']),
-    `  caller: ${e.caller ? `${String(e.caller['pod'])} workload ${String(e.caller['workload'])}, ${e.caller['meshed'] ? 'meshed' : 'not meshed'}, Sidecar ${String(e.caller['sidecarScope'])}` : 'unknown (no Pod has this IP)'}`,
+    `  caller: ${e.caller ? `${s(e.caller['pod'])} workload ${s(e.caller['workload'])}, ${e.caller['meshed'] ? 'meshed' : 'not meshed'}, Sidecar ${s(e.caller['sidecarScope'])}` : 'unknown (no Pod has this IP)'}`,
     `  consul: ${e.consul.known ? `${e.consul.instances} instances (${e.consul.passing} passing, ${e.consul.warning} warning, ${e.consul.critical} critical)` : 'service not registered'}`,
-    `  kubernetes: ${e.kubernetes ? `${String(e.kubernetes['status'])} — ${String(e.kubernetes['detail'])}${e.kubernetes['clusterIP'] ? ` (ClusterIP ${String(e.kubernetes['clusterIP'])}${e.kubernetes['port'] ? `:${String(e.kubernetes['port'])}` : ''})` : ''}` : 'n/a'}`,
-    `  pin: ${e.pin ? `${String(e.pin['caller'] ?? 'all callers')} pinned to HAProxy by ${String(e.pin['actor'])} at ${String(e.pin['at'])}: ${String(e.pin['reason'])}` : 'none'}`,
-    `  sidecar: ${e.sidecar ? Object.entries(e.sidecar).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ') : 'n/a'}`,
+    `  kubernetes: ${e.kubernetes ? `${s(e.kubernetes['status'])} — ${s(e.kubernetes['detail'])}${e.kubernetes['clusterIP'] ? ` (ClusterIP ${s(e.kubernetes['clusterIP'])}${e.kubernetes['port'] ? `:${s(e.kubernetes['port'])}` : ''})` : ''}` : 'n/a'}`,
+    `  pin: ${e.pin ? `${s(e.pin['caller'] ?? 'all callers')} pinned to HAProxy by ${s(e.pin['actor'])} at ${s(e.pin['at'])}: ${s(e.pin['reason'])}` : 'none'}`,
+    `  sidecar: ${e.sidecar ? Object.entries(e.sidecar).map(([k, v]) => `${k}=${s(v)}`).join(' ') : 'n/a'}`,
     ...e.problems.map((p) => `  problem: ${p}`),
   ];
   return `${lines.join('\n')}\n`;

@@ -120,7 +120,7 @@ test('lookups (property): per caller and service the index never decreases, is n
         if (o.kind === 'mode') await core.control.setMode(o.mode, who);
         else if (o.kind === 'pin') await core.control.pin(o.service, undefined, who);
         else if (o.kind === 'unpin') await core.control.unpin(o.service, undefined, who).catch(() => undefined);
-        else core.world.update(variantWorld(o.variant));
+        else if (o.kind === 'world') core.world.update(variantWorld(o.variant));
         const next = snap();
         next.forEach((n, i) => {
           const p = prev[i]!;
