@@ -1,0 +1,380 @@
+// Consul snapshot files: a JSON array of catalog registrations, each exactly the body of
+// `PUT /v1/catalog/register`. They are validated strictly (a typo must not silently drop a
+// field) and then applied in order, the way Consul's catalog would apply the same requests,
+// into the immutable ConsulCatalog the front ends serialize as is.
+
+import type { CheckStatus, ConsulCatalog, ConsulInstance, ConsulNode, ConsulService, HealthCheck, NodeService, ServiceAddress } from '../../world/consul-types.ts';
+import { DiscoveryError } from '../../platform/errors.ts';
+import type { Obj } from '../shape.ts';
+import { ShapeError, describe, fail, field, item, name, object, onlyFields, optArray, optBool, optInt, optObject, optStr, optStringList, optStringMap, str } from '../shape.ts';
+
+export interface RegistrationCheck {
+  readonly Node?: string;
+  readonly CheckID: string;
+  readonly Name: string;
+  /** Absent or "": Consul's catalog stores the check as critical. */
+  readonly Status?: CheckStatus;
+  readonly ServiceID?: string;
+  readonly Notes?: string;
+  readonly Output?: string;
+  readonly Type?: string;
+  readonly Interval?: string;
+  readonly Timeout?: string;
+}
+
+export interface RegistrationService {
+  readonly ID?: string;
+  readonly Service: string;
+  readonly Tags?: readonly string[];
+  readonly Address?: string;
+  readonly TaggedAddresses?: Readonly<Record<string, ServiceAddress>>;
+  readonly Meta?: Readonly<Record<string, string>>;
+  readonly Port?: number;
+  readonly Weights?: { readonly Passing: number; readonly Warning: number };
+  readonly EnableTagOverride?: boolean;
+}
+
+export interface RegistrationBody {
+  readonly ID?: string;
+  readonly Node: string;
+  /** Required unless SkipNodeUpdate is set and an earlier registration created the node. */
+  readonly Address?: string;
+  readonly Datacenter?: string;
+  readonly TaggedAddresses?: Readonly<Record<string, string>>;
+  readonly NodeMeta?: Readonly<Record<string, string>>;
+  readonly Service?: RegistrationService;
+  /** `Check` and `Checks` together, in that order, as Consul appends Check to Checks. */
+  readonly Checks?: readonly RegistrationCheck[];
+  readonly SkipNodeUpdate?: boolean;
+}
+
+// Fields Consul accepts that Discovery has no use for (Connect, Enterprise, locality) are listed
+// so real exports load; anything else is a typo and rejected.
+const BODY_FIELDS = new Set(['ID', 'Node', 'Address', 'Datacenter', 'TaggedAddresses', 'NodeMeta', 'Service', 'Check', 'Checks', 'SkipNodeUpdate', 'Partition', 'Namespace', 'PeerName', 'Locality']);
+const SERVICE_FIELDS = new Set(['ID', 'Service', 'Tags', 'Address', 'TaggedAddresses', 'Meta', 'Port', 'Weights', 'EnableTagOverride', 'Kind', 'Proxy', 'Connect', 'SocketPath', 'Locality', 'Partition', 'Namespace', 'PeerName']);
+const CHECK_FIELDS = new Set(['Node', 'CheckID', 'Name', 'Status', 'ServiceID', 'ServiceName', 'ServiceTags', 'Notes', 'Output', 'Type', 'Interval', 'Timeout', 'ExposedPort', 'Definition', 'Partition', 'Namespace', 'PeerName']);
+const STATUSES = new Set(['passing', 'warning', 'critical']);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function snapshotError(origin: string, message: string, cause?: unknown): DiscoveryError {
+  return new DiscoveryError('DSC_ERR_SNAPSHOT', `${origin}: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+/** Discovery is Consul CE: an Enterprise partition or namespace other than the default cannot be served. */
+function defaultTenancy(o: Obj, path: string): void {
+  for (const key of ['Partition', 'Namespace']) {
+    const v = optStr(o, key, path);
+    if (v !== undefined && v !== '' && v !== 'default') fail(field(path, key), `is ${JSON.stringify(v)}; only the default (Consul CE) is supported`);
+  }
+}
+
+function readServiceAddresses(o: Obj, path: string): Record<string, ServiceAddress> | undefined {
+  const m = optObject(o, 'TaggedAddresses', path);
+  if (!m) return undefined;
+  const out: Record<string, ServiceAddress> = {};
+  for (const [k, v] of Object.entries(m)) {
+    const p = field(field(path, 'TaggedAddresses'), k);
+    const a = object(v, p);
+    onlyFields(a, new Set(['Address', 'Port']), p);
+    out[k] = { Address: str(a, 'Address', p), Port: optInt(a, 'Port', p, 0, 65535) ?? 0 };
+  }
+  return out;
+}
+
+function readService(v: unknown, path: string): RegistrationService {
+  const o = object(v, path);
+  onlyFields(o, SERVICE_FIELDS, path);
+  defaultTenancy(o, path);
+  const kind = optStr(o, 'Kind', path);
+  if (kind !== undefined && kind !== '') fail(field(path, 'Kind'), `is ${JSON.stringify(kind)}; only plain services (Kind "") are supported`);
+  const svc: { -readonly [K in keyof RegistrationService]: RegistrationService[K] } = { Service: name(o, 'Service', path) };
+  if (o['ID'] !== undefined && o['ID'] !== null && o['ID'] !== '') svc.ID = name(o, 'ID', path);
+  const tags = optStringList(o, 'Tags', path);
+  if (tags) svc.Tags = tags;
+  const address = optStr(o, 'Address', path);
+  if (address !== undefined) svc.Address = address;
+  const tagged = readServiceAddresses(o, path);
+  if (tagged) svc.TaggedAddresses = tagged;
+  const meta = optStringMap(o, 'Meta', path);
+  if (meta) svc.Meta = meta;
+  const port = optInt(o, 'Port', path, 0, 65535);
+  if (port !== undefined) svc.Port = port;
+  const weights = optObject(o, 'Weights', path);
+  if (weights) {
+    const p = field(path, 'Weights');
+    onlyFields(weights, new Set(['Passing', 'Warning']), p);
+    // A field left out keeps Consul's default of 1; Consul refuses a Passing weight below 1.
+    svc.Weights = { Passing: optInt(weights, 'Passing', p, 1, 65535) ?? 1, Warning: optInt(weights, 'Warning', p, 0, 65535) ?? 1 };
+  }
+  const eto = optBool(o, 'EnableTagOverride', path);
+  if (eto !== undefined) svc.EnableTagOverride = eto;
+  return svc;
+}
+
+function readCheck(v: unknown, path: string): RegistrationCheck {
+  const o = object(v, path);
+  onlyFields(o, CHECK_FIELDS, path);
+  defaultTenancy(o, path);
+  const check: { -readonly [K in keyof RegistrationCheck]: RegistrationCheck[K] } = { CheckID: name(o, 'CheckID', path), Name: str(o, 'Name', path) };
+  const node = optStr(o, 'Node', path);
+  if (node !== undefined && node !== '') check.Node = node;
+  const status = optStr(o, 'Status', path);
+  if (status !== undefined && status !== '') {
+    if (!STATUSES.has(status)) fail(field(path, 'Status'), `must be passing, warning or critical, got ${JSON.stringify(status)}`);
+    check.Status = status as CheckStatus;
+  }
+  const serviceId = optStr(o, 'ServiceID', path);
+  if (serviceId !== undefined && serviceId !== '') check.ServiceID = serviceId;
+  for (const key of ['Notes', 'Output', 'Type', 'Interval', 'Timeout'] as const) {
+    const s = optStr(o, key, path);
+    if (s !== undefined) check[key] = s;
+  }
+  // Interval/Timeout may come only inside Definition (api.HealthCheckDefinition's readable durations).
+  const def = optObject(o, 'Definition', path);
+  if (def) {
+    const p = field(path, 'Definition');
+    if (check.Interval === undefined && typeof def['Interval'] === 'string') check.Interval = def['Interval'];
+    if (check.Timeout === undefined && typeof def['Timeout'] === 'string') check.Timeout = def['Timeout'];
+    for (const key of ['Interval', 'Timeout']) if (def[key] !== undefined && typeof def[key] !== 'string') fail(field(p, key), `must be a duration string like "10s", got ${describe(def[key])}`);
+  }
+  optInt(o, 'ExposedPort', path, 0, 65535);
+  optStr(o, 'ServiceName', path);
+  optStringList(o, 'ServiceTags', path);
+  return check;
+}
+
+function readBody(v: unknown, path: string): RegistrationBody {
+  const o = object(v, path);
+  onlyFields(o, BODY_FIELDS, path);
+  defaultTenancy(o, path);
+  const body: { -readonly [K in keyof RegistrationBody]: RegistrationBody[K] } = { Node: name(o, 'Node', path) };
+  const id = optStr(o, 'ID', path);
+  if (id !== undefined && id !== '') {
+    if (!UUID.test(id)) fail(field(path, 'ID'), `must be a UUID (Consul node IDs are), got ${JSON.stringify(id)}`);
+    body.ID = id;
+  }
+  const skip = optBool(o, 'SkipNodeUpdate', path);
+  if (skip !== undefined) body.SkipNodeUpdate = skip;
+  const address = optStr(o, 'Address', path);
+  if (address !== undefined && address !== '') body.Address = address;
+  else if (!skip) fail(field(path, 'Address'), 'is required (unless SkipNodeUpdate is true)');
+  const dc = optStr(o, 'Datacenter', path);
+  if (dc !== undefined && dc !== '') body.Datacenter = dc;
+  const tagged = optStringMap(o, 'TaggedAddresses', path);
+  if (tagged) body.TaggedAddresses = tagged;
+  const meta = optStringMap(o, 'NodeMeta', path);
+  if (meta) body.NodeMeta = meta;
+  if (o['Service'] !== undefined && o['Service'] !== null) body.Service = readService(o['Service'], field(path, 'Service'));
+  const checks: RegistrationCheck[] = [];
+  if (o['Check'] !== undefined && o['Check'] !== null) checks.push(readCheck(o['Check'], field(path, 'Check')));
+  const list = optArray(o, 'Checks', path);
+  if (list) list.forEach((c, i) => checks.push(readCheck(c, item(field(path, 'Checks'), i))));
+  if (checks.length > 0) body.Checks = checks;
+  return body;
+}
+
+/** "Unexpected token } in JSON at position 12" → "line 1, column 13", so the operator can find it. */
+function jsonSyntaxMessage(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const pos = /at position (\d+)/.exec(message);
+  if (!pos || /line \d+ column \d+/.test(message)) return message;
+  const offset = Number(pos[1]);
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return `${message} (line ${line}, column ${column})`;
+}
+
+/** Parse and validate the shape of a Consul snapshot. Throws DiscoveryError DSC_ERR_SNAPSHOT naming the array index and field. */
+export function parseRegistrations(text: string, origin: string): RegistrationBody[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw snapshotError(origin, `not valid JSON: ${jsonSyntaxMessage(text, err)}`, err);
+  }
+  if (!Array.isArray(data)) throw snapshotError(origin, `must be a JSON array of catalog registrations (PUT /v1/catalog/register bodies), got ${describe(data)}`);
+  try {
+    return data.map((v, i) => readBody(v, `[${i}]`));
+  } catch (err) {
+    if (err instanceof ShapeError) throw snapshotError(origin, err.message);
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying registrations: the catalog's state machine, reduced to what a snapshot needs.
+
+interface NodeState {
+  body: RegistrationBody;
+  /** Registrations applied to this node so far; object indexes are 10 + the touch that wrote them. */
+  touches: number;
+  createIndex: number;
+  modifyIndex: number;
+  readonly services: Map<string, { svc: RegistrationService; id: string; createIndex: number; modifyIndex: number }>;
+  readonly checks: Map<string, { check: RegistrationCheck; serviceKey: string | null; createIndex: number; modifyIndex: number }>;
+}
+
+// Consul stamps objects with raft indexes. A snapshot has none, so each object gets 10 + the
+// number of earlier registrations of its own node: stable when unrelated parts of the file
+// change (so blocking watchers of other services are not woken), small, and never 0.
+const INDEX_BASE = 10;
+
+function byteCompare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Consul's memdb indexes node names and service/check IDs lower-cased. */
+function instanceOrder(a: ConsulInstance, b: ConsulInstance): number {
+  return (
+    byteCompare(a.node.Node.toLowerCase(), b.node.Node.toLowerCase()) ||
+    byteCompare(a.service.ID.toLowerCase(), b.service.ID.toLowerCase()) ||
+    byteCompare(a.node.Node, b.node.Node) ||
+    byteCompare(a.service.ID, b.service.ID)
+  );
+}
+
+/**
+ * Apply registrations in order into the catalog Consul would hold after the same sequence of
+ * `PUT /v1/catalog/register` calls. Throws DiscoveryError DSC_ERR_SNAPSHOT for requests Consul
+ * would refuse (foreign datacenter, check of an unknown service, check of another node).
+ */
+export function buildCatalog(regs: readonly RegistrationBody[], datacenter: string, origin = 'consul snapshot'): ConsulCatalog {
+  const states = new Map<string, NodeState>();
+  const nodeIds = new Map<string, string>();
+  const serviceSpelling = new Map<string, string>();
+
+  regs.forEach((body, i) => {
+    const at = `[${i}]`;
+    const refuse = (path: string, problem: string): never => {
+      throw snapshotError(origin, `${at}${path} ${problem}`);
+    };
+    if (body.Datacenter !== undefined && body.Datacenter.toLowerCase() !== datacenter.toLowerCase()) {
+      refuse('.Datacenter', `is ${JSON.stringify(body.Datacenter)} but this snapshot is served as datacenter ${JSON.stringify(datacenter)}`);
+    }
+    const nodeKey = body.Node.toLowerCase();
+    let state = states.get(nodeKey);
+    if (state) {
+      state.touches++;
+      if (!body.SkipNodeUpdate) {
+        state.body = body;
+        state.modifyIndex = INDEX_BASE + state.touches;
+      }
+    } else {
+      if (body.Address === undefined) refuse('.SkipNodeUpdate', `is set but node ${JSON.stringify(body.Node)} has no earlier registration giving its Address`);
+      state = { body, touches: 0, createIndex: INDEX_BASE, modifyIndex: INDEX_BASE, services: new Map(), checks: new Map() };
+      states.set(nodeKey, state);
+    }
+    if (body.ID !== undefined && !(body.SkipNodeUpdate && state.touches > 0)) {
+      const owner = nodeIds.get(body.ID.toLowerCase());
+      if (owner !== undefined && owner !== nodeKey) refuse('.ID', `${body.ID} is already the ID of node ${JSON.stringify(owner)}`);
+      nodeIds.set(body.ID.toLowerCase(), nodeKey);
+    }
+    const stamp = INDEX_BASE + state.touches;
+
+    if (body.Service) {
+      const id = body.Service.ID ?? body.Service.Service;
+      const key = id.toLowerCase();
+      const prev = state.services.get(key);
+      state.services.set(key, { svc: body.Service, id, createIndex: prev?.createIndex ?? stamp, modifyIndex: stamp });
+      const nameKey = body.Service.Service.toLowerCase();
+      if (!serviceSpelling.has(nameKey)) serviceSpelling.set(nameKey, body.Service.Service);
+    }
+    body.Checks?.forEach((check, j) => {
+      const path = `.Checks[${j}]`;
+      if (check.Node !== undefined && check.Node.toLowerCase() !== nodeKey) refuse(`${path}.Node`, `is ${JSON.stringify(check.Node)} but the registration is for node ${JSON.stringify(body.Node)}`);
+      let serviceKey: string | null = null;
+      if (check.ServiceID !== undefined) {
+        serviceKey = check.ServiceID.toLowerCase();
+        if (!state.services.has(serviceKey)) refuse(`${path}.ServiceID`, `${JSON.stringify(check.ServiceID)} is not a service registered on node ${JSON.stringify(body.Node)} (register the service first)`);
+      }
+      const key = check.CheckID.toLowerCase();
+      const prev = state.checks.get(key);
+      state.checks.set(key, { check, serviceKey, createIndex: prev?.createIndex ?? stamp, modifyIndex: stamp });
+    });
+  });
+
+  const nodes = new Map<string, ConsulNode>();
+  const nodeChecks = new Map<string, readonly HealthCheck[]>();
+  const instancesByService = new Map<string, ConsulInstance[]>();
+  for (const state of states.values()) {
+    const b = state.body;
+    const node: ConsulNode = {
+      ID: b.ID ?? '',
+      Node: b.Node,
+      Address: b.Address ?? '',
+      Datacenter: datacenter,
+      // Consul keeps what the registration sent: a node registered without them renders null.
+      TaggedAddresses: b.TaggedAddresses ?? null,
+      Meta: b.NodeMeta ?? null,
+      CreateIndex: state.createIndex,
+      ModifyIndex: state.modifyIndex,
+    };
+    nodes.set(node.Node, node);
+
+    const services = new Map<string, NodeService>();
+    for (const [key, s] of state.services) {
+      const svc = s.svc;
+      const ns: NodeService = {
+        ID: s.id,
+        Service: svc.Service,
+        Tags: svc.Tags ?? [],
+        Address: svc.Address ?? '',
+        ...(svc.TaggedAddresses ? { TaggedAddresses: svc.TaggedAddresses } : {}),
+        Meta: svc.Meta ?? {},
+        Port: svc.Port ?? 0,
+        Weights: svc.Weights ?? { Passing: 1, Warning: 1 },
+        EnableTagOverride: svc.EnableTagOverride ?? false,
+        CreateIndex: s.createIndex,
+        ModifyIndex: s.modifyIndex,
+      };
+      services.set(key, ns);
+    }
+
+    const ownChecks: HealthCheck[] = [];
+    const checksByService = new Map<string, HealthCheck[]>();
+    const sortedChecks = [...state.checks.entries()].sort(([a], [b]) => byteCompare(a, b));
+    for (const [, c] of sortedChecks) {
+      const svc = c.serviceKey === null ? undefined : services.get(c.serviceKey);
+      const hc: HealthCheck = {
+        Node: node.Node,
+        CheckID: c.check.CheckID,
+        Name: c.check.Name,
+        // Consul's catalog stores a check registered without a status as critical (never passing by accident).
+        Status: c.check.Status ?? 'critical',
+        Notes: c.check.Notes ?? '',
+        Output: c.check.Output ?? '',
+        ServiceID: svc?.ID ?? '',
+        ServiceName: svc?.Service ?? '',
+        ServiceTags: svc?.Tags ?? [],
+        Type: c.check.Type ?? '',
+        Interval: c.check.Interval ?? '',
+        Timeout: c.check.Timeout ?? '',
+        CreateIndex: c.createIndex,
+        ModifyIndex: c.modifyIndex,
+      };
+      if (c.serviceKey === null) ownChecks.push(hc);
+      else {
+        const list = checksByService.get(c.serviceKey);
+        if (list) list.push(hc);
+        else checksByService.set(c.serviceKey, [hc]);
+      }
+    }
+    nodeChecks.set(node.Node, ownChecks);
+
+    for (const [key, service] of services) {
+      const instance: ConsulInstance = { node, service, checks: [...ownChecks, ...(checksByService.get(key) ?? [])] };
+      const nameKey = service.Service.toLowerCase();
+      const list = instancesByService.get(nameKey);
+      if (list) list.push(instance);
+      else instancesByService.set(nameKey, [instance]);
+    }
+  }
+
+  const services = new Map<string, ConsulService>();
+  for (const key of [...instancesByService.keys()].sort(byteCompare)) {
+    const instances = instancesByService.get(key)!.sort(instanceOrder);
+    services.set(key, { name: serviceSpelling.get(key) ?? instances[0]!.service.Service, instances });
+  }
+  return { nodes, services, nodeChecks };
+}

@@ -1,0 +1,183 @@
+// A Source backed by one snapshot file in a real format (Consul registrations, kubectl YAML).
+// The first version must be good or start() fails, so a typo never starts an empty world.
+// Later versions replace the data only when they parse: a bad edit keeps the last good data and
+// is reported once, and the next good edit is picked up without a restart.
+
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { DiscoveryError, errorMessage } from '../platform/errors.ts';
+import type { Source, SourceErrorHandler, SourceStatus } from './source.ts';
+import type { FileWatch } from './file-watch.ts';
+import { watchFile } from './file-watch.ts';
+
+export interface SnapshotFileSourceOptions<T> {
+  readonly name: string;
+  readonly file: string;
+  /** Must throw (preferably DiscoveryError DSC_ERR_SNAPSHOT) on invalid input; `origin` names the file in messages. */
+  readonly parse: (text: string, origin: string) => T;
+  /** Poll period backing up the directory watch. Default 2000 ms. */
+  readonly pollIntervalMs?: number;
+  /** Default 100 ms. */
+  readonly debounceMs?: number;
+  /** Each distinct reload failure, once. The last good data stays in effect. */
+  readonly onError?: SourceErrorHandler;
+}
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'file not found',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory, not a file',
+};
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export class SnapshotFileSource<T> implements Source<T> {
+  readonly name: string;
+  readonly file: string;
+  readonly #opts: SnapshotFileSourceOptions<T>;
+  #onData: ((data: T) => void) | null = null;
+  #watch: FileWatch | null = null;
+  #stopped = false;
+  /** Content of the data in effect, and of the last rejected version, so neither is parsed twice. */
+  #goodHash: string | null = null;
+  #badHash: string | null = null;
+  #inFlight: Promise<void> | null = null;
+  #again = false;
+  #lastLoadAt: number | null = null;
+  #lastError: string | null = null;
+  #loads = 0;
+  #errors = 0;
+
+  constructor(opts: SnapshotFileSourceOptions<T>) {
+    this.#opts = opts;
+    this.name = opts.name;
+    this.file = opts.file;
+  }
+
+  async start(onData: (data: T) => void): Promise<void> {
+    if (this.#onData) throw new Error(`source ${this.name} already started`);
+    this.#onData = onData;
+    // Watch before the first read, so a change racing the initial load is not missed.
+    this.#watch = watchFile(this.file, () => this.#trigger(), { pollIntervalMs: this.#opts.pollIntervalMs, debounceMs: this.#opts.debounceMs });
+    try {
+      const text = await this.#read();
+      const data = this.#parse(text);
+      this.#goodHash = sha256(text);
+      this.#accept(data);
+    } catch (err) {
+      const error = this.#asSnapshotError(err);
+      this.#lastError = error.message;
+      this.#errors++;
+      this.#watch.close();
+      this.#watch = null;
+      this.#stopped = true;
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#watch?.close();
+    this.#watch = null;
+    // Let a read in progress finish; #stopped keeps it from delivering.
+    await this.#inFlight;
+  }
+
+  status(): SourceStatus {
+    return { name: this.name, file: this.file, lastLoadAt: this.#lastLoadAt, lastError: this.#lastError, loads: this.#loads, errors: this.#errors };
+  }
+
+  /** Check the file now, as a watch event would (admin "reload", tests). Resolves true when a new version was delivered. */
+  async reload(): Promise<boolean> {
+    const before = this.#loads;
+    this.#trigger();
+    await this.#inFlight;
+    return this.#loads > before;
+  }
+
+  #trigger(): void {
+    if (this.#stopped || !this.#onData) return;
+    this.#again = true;
+    // .finally runs asynchronously, so #inFlight is always cleared after it is set.
+    this.#inFlight ??= this.#drain().finally(() => {
+      this.#inFlight = null;
+    });
+  }
+
+  /** One check at a time; a trigger during a check runs one more afterwards. */
+  async #drain(): Promise<void> {
+    while (this.#again && !this.#stopped) {
+      this.#again = false;
+      await this.#check();
+    }
+  }
+
+  async #check(): Promise<void> {
+    let text: string;
+    try {
+      text = await this.#read();
+    } catch (err) {
+      // Mid-replacement (unlinked, not yet renamed) or really gone: keep serving the last good data.
+      this.#reject(this.#asSnapshotError(err), null);
+      return;
+    }
+    const hash = sha256(text);
+    if (hash === this.#goodHash) {
+      // Unchanged (a no-op rewrite), or back to the good version after a failure: nothing new to deliver.
+      this.#badHash = null;
+      this.#lastError = null;
+      return;
+    }
+    if (hash === this.#badHash) return;
+    let data: T;
+    try {
+      data = this.#parse(text);
+    } catch (err) {
+      this.#reject(this.#asSnapshotError(err), hash);
+      return;
+    }
+    if (this.#stopped) return;
+    this.#goodHash = hash;
+    this.#badHash = null;
+    this.#accept(data);
+  }
+
+  #accept(data: T): void {
+    this.#loads++;
+    this.#lastLoadAt = Date.now();
+    this.#lastError = null;
+    this.#onData?.(data);
+  }
+
+  #reject(err: DiscoveryError, hash: string | null): void {
+    this.#badHash = hash;
+    if (this.#stopped || err.message === this.#lastError) return;
+    this.#lastError = err.message;
+    this.#errors++;
+    this.#opts.onError?.(err);
+  }
+
+  async #read(): Promise<string> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      const reason = READ_ERRORS[code] ?? errorMessage(err);
+      throw new DiscoveryError('DSC_ERR_SNAPSHOT', `${this.file}: cannot read: ${reason}${code && READ_ERRORS[code] ? ` (${code})` : ''}`, { cause: err });
+    }
+    // Editors on Windows save UTF-8 with a BOM; JSON.parse rejects it.
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
+
+  #parse(text: string): T {
+    return this.#opts.parse(text, this.file);
+  }
+
+  #asSnapshotError(err: unknown): DiscoveryError {
+    if (err instanceof DiscoveryError) return err;
+    return new DiscoveryError('DSC_ERR_SNAPSHOT', `${this.file}: ${errorMessage(err)}`, { cause: err });
+  }
+}
