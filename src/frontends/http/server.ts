@@ -1,0 +1,162 @@
+// The Consul HTTP API front end (consul-compat §1-§8): a fastify instance with Consul's routes,
+// errors and headers, an answer cache, and the blocking-query waiters. The caller is the socket's
+// peer address (trustProxy off: a forwarded-for header must not choose the answer).
+
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { AppContext } from '../../app-context.ts';
+import { AgentStore } from './agent-store.ts';
+import { AnswerCache } from './answer-cache.ts';
+import { WaiterRegistry, type WakeReason } from './blocking.ts';
+import { createHttpMetrics } from './metrics.ts';
+import type { HttpDeps } from './read-handler.ts';
+import { sendError, TEXT } from './reply.ts';
+import { registerAgentRoutes, type AgentIdentity } from './routes-agent.ts';
+import { registerCatalogRoutes } from './routes-catalog.ts';
+import { registerHealthRoutes } from './routes-health.ts';
+
+export interface HttpServerOptions {
+  /** Registrations store; by default opened in `config.stateDir` (exposed as `HttpFrontEnd.agent`). */
+  readonly agent?: AgentStore;
+  /** `ip:port` reported by /v1/status/leader and peers; default: the httpAddr host with port 8300. */
+  readonly serverAddress?: string;
+  /** Largest accepted PUT body (bytes). Consul registrations are a few KB. */
+  readonly bodyLimit?: number;
+  /** Jitter source for blocking timeouts (tests pin it). */
+  readonly random?: () => number;
+  /** Called after each blocking query is answered (bench instrumentation). */
+  readonly onBlockingAnswer?: (reason: WakeReason) => void;
+}
+
+export interface HttpFrontEnd {
+  /** Not listening until `listen`; `inject` works at once. */
+  readonly fastify: FastifyInstance;
+  /** Agent registrations; wire `agent.onChange` + `agent.instances(node)` into the world's catalog. */
+  readonly agent: AgentStore;
+  /** Number of parked blocking queries. */
+  readonly waiting: () => number;
+  /** `host:port` (IPv6 as `[::1]:8500`); resolves to the bound address (port 0 picks one). */
+  listen(addr: string): Promise<{ host: string; port: number }>;
+  /** Answers every parked blocking query now with the current index and body; returns how many. */
+  drain(): number;
+  /** Drains, stops listening, and closes idle keep-alive sockets. */
+  close(): Promise<void>;
+}
+
+export function parseHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`"${addr}" is not host:port`);
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+const UNKNOWN_PATH = 'Invalid URL path: not a recognized HTTP API endpoint\n';
+const NOT_V1 = "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n";
+const UI_DISABLED = 'Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart.';
+
+export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions = {}): Promise<HttpFrontEnd> {
+  const ownsAgent = opts.agent === undefined;
+  const agent = opts.agent ?? (await AgentStore.open(ctx.config.stateDir, { nextIndex: () => ctx.clock.next() }));
+  const waiters = new WaiterRegistry();
+  const deps: HttpDeps = {
+    ctx,
+    cache: new AnswerCache(),
+    waiters,
+    random: opts.random ?? Math.random,
+    onBlockingAnswer: opts.onBlockingAnswer,
+  };
+  const metrics = createHttpMetrics(ctx.metrics.registry, () => waiters.size);
+  const unsubscribe = ctx.bus.subscribe(waiters.onChange);
+
+  const app = Fastify({
+    loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
+    // Request lines carry ?token=; per-request data goes to metrics, not logs.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: false,
+    // Consul registers GET only: HEAD is a 405 there.
+    exposeHeadRoutes: false,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    // Long polls run up to 10m + jitter; never cut them (ecosystem §2.4).
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    return503OnClosing: true,
+  });
+
+  // Consul decodes PUT bodies whatever the Content-Type (the Go api sends none); parse JSON in the route.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  const child = new Map<string, ReturnType<typeof metrics.requests.labels>>();
+  app.addHook('onResponse', (req, reply, done) => {
+    const key = `${req.routeOptions.url ?? 'unknown'} ${reply.statusCode}`;
+    let c = child.get(key);
+    if (!c) child.set(key, (c = metrics.requests.labels(req.routeOptions.url ?? 'unknown', String(reply.statusCode))));
+    c.inc();
+    done();
+  });
+
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    waiters.drain();
+    done();
+  });
+  app.addHook('onResponse', (_req, _reply, done) => {
+    // Once closing, free keep-alive sockets as their last answer goes out instead of waiting for the client.
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+    done();
+  });
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) reply.log.error({ err }, 'HTTP request failed');
+    sendError(reply, status, status === 413 ? 'Request body too large' : err.message);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?', 1)[0] ?? '';
+    if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) return reply.code(200).header('content-type', TEXT).send(UI_DISABLED);
+    reply.code(404).header('content-type', TEXT).send(path.startsWith('/v1/') ? UNKNOWN_PATH : NOT_V1);
+  });
+
+  const identity: AgentIdentity = {
+    serverAddress: opts.serverAddress ?? defaultServerAddress(ctx.config.httpAddr),
+    address: hostOf(ctx.config.httpAddr),
+  };
+  registerCatalogRoutes(app, deps);
+  registerHealthRoutes(app, deps);
+  registerAgentRoutes(app, deps, agent, identity);
+  await app.ready();
+
+  return {
+    fastify: app,
+    agent,
+    waiting: () => waiters.size,
+    async listen(addr) {
+      const { host, port } = parseHostPort(addr);
+      await app.listen({ host, port });
+      const a = app.server.address();
+      return typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host, port };
+    },
+    drain: () => waiters.drain(),
+    async close() {
+      unsubscribe();
+      waiters.drain();
+      await app.close();
+      if (ownsAgent) agent.close();
+    },
+  };
+}
+
+function hostOf(addr: string): string {
+  try {
+    const h = parseHostPort(addr).host;
+    return h === '' || h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h;
+  } catch {
+    return '127.0.0.1';
+  }
+}
+
+function defaultServerAddress(httpAddr: string): string {
+  const h = hostOf(httpAddr);
+  return h.includes(':') ? `[${h}]:8300` : `${h}:8300`;
+}
