@@ -1,0 +1,208 @@
+// Per-query work on a cache hit: pick an order (shuffle), apply Consul's answer limits, and copy
+// cached record bytes behind the header and the query's own question bytes (so the ID and the
+// question's 0x20 case come from the query). No record is encoded here.
+//
+// Consul's limits (agent/dns.go trimUDPResponse / trimTCPResponse, consul-compat.md §9.4):
+// - UDP when the client's size is 512 (no EDNS): answers cut to min(udp_answer_limit, 8), and the
+//   size is then measured with names written out (uncompressed), as Consul does after that cut;
+// - then, while more than one answer remains and the message is over the limit - 7, drop the
+//   authority section first, then answers from the end; additional records follow their answers;
+// - EDNS: the client's size, capped by dns.maxUdpSize (dns2 and Consul have no cap);
+// - TCP: 65523 bytes, at most 1024 SRV / 4096 other answers;
+// - a_record_limit caps A/AAAA answers on every transport;
+// - TC only when enable_truncate is on (Consul trims silently by default), or when not even one
+//   answer fits (then the client must retry over TCP).
+// Every reply to a query with OPT carries an OPT, truncated or not (RFC 6891 §7).
+
+import type { Prepared } from './prepared.ts';
+import type { Query } from './query.ts';
+import { FLAG, HEADER_SIZE, optSize, writeOpt } from './wire.ts';
+
+export type Transport = 'udp' | 'tcp';
+
+export interface SizePolicy {
+  readonly udpAnswerLimit: number;
+  readonly aRecordLimit: number;
+  readonly enableTruncate: boolean;
+  readonly maxUdpSize: number;
+  /** RA flag: set only when recursors are configured. */
+  readonly recursionAvailable: boolean;
+}
+
+const MAX_UDP_ANSWER_LIMIT = 8;
+const TCP_MAX_SIZE = 65523;
+
+let order = new Uint32Array(64);
+let prefix = new Float64Array(65);
+let usedLink = new Uint8Array(64);
+
+function ensureScratch(answers: number, links: number): void {
+  if (order.length < answers) {
+    order = new Uint32Array(answers * 2);
+    prefix = new Float64Array(answers * 2 + 1);
+  }
+  if (usedLink.length < links) usedLink = new Uint8Array(links * 2);
+}
+
+export function replyFlags(query: Query, rcode: number, authoritative: boolean, ra: boolean, tc: boolean): number {
+  // miekg's SetReply: QR, the query's opcode, RD and CD copied.
+  let f = FLAG.QR | (query.flags & 0x7800) | (query.flags & (FLAG.RD | FLAG.CD)) | (rcode & 0xf);
+  if (authoritative) f |= FLAG.AA;
+  if (ra) f |= FLAG.RA;
+  if (tc) f |= FLAG.TC;
+  return f;
+}
+
+/**
+ * Build the reply bytes for one query from a prepared answer.
+ * `ecsScope`: scope prefix to echo in the ECS option (when the query carried one).
+ */
+export function assemble(query: Query, p: Prepared, transport: Transport, policy: SizePolicy, ecsScope: number): Buffer {
+  const n = p.answers.length;
+  ensureScratch(n, p.linked.length);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (p.shuffle) {
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      const t = order[i]!;
+      order[i] = order[j]!;
+      order[j] = t;
+    }
+  }
+
+  let k = n;
+  if (p.kind === 'address' && policy.aRecordLimit > 0) k = Math.min(k, policy.aRecordLimit);
+  const offered = k;
+  const edns = query.edns;
+  const optLen = edns ? optSize(edns.ecs ? edns.ecs.address.length : null) : 0;
+  let limit: number;
+  let uncompressed = false;
+  if (transport === 'udp') {
+    const advertised = edns ? Math.max(512, edns.udpSize) : 512;
+    limit = Math.max(512, Math.min(advertised, policy.maxUdpSize));
+    const cut = Math.min(policy.udpAnswerLimit, MAX_UDP_ANSWER_LIMIT);
+    if (advertised === 512 && k > cut) {
+      k = Math.max(cut, 0);
+      uncompressed = true;
+    }
+  } else {
+    limit = TCP_MAX_SIZE;
+    k = Math.min(k, p.kind === 'srv' ? 1024 : 4096);
+  }
+
+  // prefix[j]: bytes of the first j answers in `order` plus the linked records they bring (each once).
+  for (let i = 0; i < p.linked.length; i++) usedLink[i] = 0;
+  prefix[0] = 0;
+  for (let j = 0; j < k; j++) {
+    const a = p.answers[order[j]!]!;
+    let size = a.bytes.length + (uncompressed ? a.ownerExtra : 0);
+    for (const l of a.links) {
+      if (usedLink[l]) continue;
+      usedLink[l] = 1;
+      size += p.linked[l]!.bytes.length;
+    }
+    prefix[j + 1] = prefix[j]! + size;
+  }
+  let extraSize = 0;
+  for (const c of p.extra) extraSize += c.bytes.length;
+  let authSize = 0;
+  for (const c of p.authority) authSize += c.bytes.length;
+  const fixed = HEADER_SIZE + (query.qEnd - HEADER_SIZE) + optLen + extraSize;
+  let withAuthority = true;
+  const budget = transport === 'udp' ? limit - 7 : limit;
+  const measure = (): number => fixed + prefix[k]! + (withAuthority ? authSize : 0);
+  if (k > 1 && measure() > budget) withAuthority = false;
+  while (k > 1 && measure() > budget) k--;
+
+  // Never send more than the limit: with one oversized answer left, drop the optional sections,
+  // and if even that does not fit, send no answer with TC so the client retries over TCP.
+  const hard = transport === 'udp' ? limit : 65535;
+  let withLinks = true;
+  let withExtra = true;
+  const actual = (): number => {
+    let s = HEADER_SIZE + (query.qEnd - HEADER_SIZE) + optLen + (withAuthority ? authSize : 0) + (withExtra ? extraSize : 0);
+    for (let j = 0; j < k; j++) {
+      const a = p.answers[order[j]!]!;
+      s += a.bytes.length;
+    }
+    if (withLinks) s += linkedSize(p, k);
+    return s;
+  };
+  let size = actual();
+  let forcedTc = false;
+  if (size > hard) {
+    withAuthority = false;
+    withLinks = false;
+    withExtra = false;
+    size = actual();
+    if (size > hard) {
+      k = 0;
+      forcedTc = true;
+      size = actual();
+    }
+  }
+  const trimmed = k < offered;
+  const tc = forcedTc || (transport === 'udp' && policy.enableTruncate && trimmed);
+
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt16BE(query.id, 0);
+  out.writeUInt16BE(replyFlags(query, p.rcode, p.authoritative, policy.recursionAvailable, tc), 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(k, 6);
+  out.writeUInt16BE(withAuthority ? p.authority.length : 0, 8);
+  let off = query.buf.copy(out, HEADER_SIZE, HEADER_SIZE, query.qEnd) + HEADER_SIZE;
+  const now = Math.floor(Date.now() / 1000);
+  for (let j = 0; j < k; j++) off = put(out, off, p.answers[order[j]!]!, now);
+  if (withAuthority) for (const c of p.authority) off = put(out, off, c, now);
+  let ar = 0;
+  if (withLinks) {
+    for (let i = 0; i < p.linked.length; i++) usedLink[i] = 0;
+    for (let j = 0; j < k; j++) {
+      for (const l of p.answers[order[j]!]!.links) {
+        if (usedLink[l]) continue;
+        usedLink[l] = 1;
+        off = put(out, off, p.linked[l]!, now);
+        ar++;
+      }
+    }
+  }
+  if (withExtra) for (const c of p.extra) (off = put(out, off, c, now)), ar++;
+  if (edns) {
+    const ecs = edns.ecs ? { family: edns.ecs.family, sourcePrefix: edns.ecs.sourcePrefix, scopePrefix: ecsScope, address: edns.ecs.address } : null;
+    // Consul echoes the client's advertised size in the reply's OPT.
+    off = writeOpt(out, off, Math.max(512, edns.udpSize), ecs);
+    ar++;
+  }
+  out.writeUInt16BE(ar, 10);
+  return out;
+}
+
+function linkedSize(p: Prepared, k: number): number {
+  if (p.linked.length === 0) return 0;
+  for (let i = 0; i < p.linked.length; i++) usedLink[i] = 0;
+  let s = 0;
+  for (let j = 0; j < k; j++) {
+    for (const l of p.answers[order[j]!]!.links) {
+      if (usedLink[l]) continue;
+      usedLink[l] = 1;
+      s += p.linked[l]!.bytes.length;
+    }
+  }
+  return s;
+}
+
+function put(out: Buffer, off: number, c: { bytes: Buffer; serialAt: number }, now: number): number {
+  c.bytes.copy(out, off);
+  if (c.serialAt >= 0) out.writeUInt32BE(now >>> 0, off + c.serialAt);
+  return off + c.bytes.length;
+}
+
+/** FORMERR / NOTIMP as miekg writes them for rejected messages: the header only, QR set, no sections. */
+export function rejectReply(id: number, flags: number, rcode: number, keepOpcode: boolean): Buffer {
+  const out = Buffer.alloc(HEADER_SIZE);
+  out.writeUInt16BE(id, 0);
+  // SetRcodeFormatError: QR on, AA off, opcode QUERY (restored for NOTIMP), other header bits kept, Z cleared.
+  const kept = flags & (FLAG.RD | FLAG.TC | FLAG.CD | FLAG.RA | 0x0020);
+  out.writeUInt16BE(FLAG.QR | kept | (keepOpcode ? flags & 0x7800 : 0) | (rcode & 0xf), 2);
+  return out;
+}

@@ -1,0 +1,81 @@
+// DNS metrics. The hot path bumps plain numbers; prom-client reads them at scrape time
+// (a labelled Counter.inc per query would cost as much as answering it).
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Transport } from './assemble.ts';
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+export class DnsMetrics {
+  /** [transport][rcode 0-15] */
+  readonly #replies = { udp: new Array<number>(16).fill(0), tcp: new Array<number>(16).fill(0) };
+  #dropped = 0;
+  #errors = 0;
+
+  constructor(registry: Registry, cache: { readonly size: number; readonly misses: number }) {
+    const replies = this.#replies;
+    const self = this;
+    for (const name of ['discovery_dns_replies_total', 'discovery_dns_dropped_total', 'discovery_dns_errors_total', 'discovery_dns_cache_builds_total', 'discovery_dns_cache_entries']) {
+      registry.removeSingleMetric(name);
+    }
+    new Counter({
+      name: 'discovery_dns_replies_total',
+      help: 'DNS replies sent, by transport and response code.',
+      labelNames: ['transport', 'rcode'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of ['udp', 'tcp'] as const) {
+          replies[t].forEach((v, code) => v > 0 && this.inc({ transport: t, rcode: RCODE_NAMES[code] ?? String(code) }, v));
+        }
+      },
+    });
+    new Counter({
+      name: 'discovery_dns_dropped_total',
+      help: 'DNS messages not answered (responses, messages shorter than a header), as Consul ignores them.',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.#dropped);
+      },
+    });
+    new Counter({
+      name: 'discovery_dns_errors_total',
+      help: 'Internal errors while answering (answered SERVFAIL); should stay 0.',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.#errors);
+      },
+    });
+    new Counter({
+      name: 'discovery_dns_cache_builds_total',
+      help: 'Answers encoded into the DNS answer cache (one per name, type and change of the world).',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(cache.misses);
+      },
+    });
+    new Gauge({
+      name: 'discovery_dns_cache_entries',
+      help: 'Names currently held in the DNS answer cache.',
+      registers: [registry],
+      collect() {
+        this.set(cache.size);
+      },
+    });
+  }
+
+  reply(transport: Transport, msg: Buffer): void {
+    this.#replies[transport][msg[3]! & 0xf]!++;
+  }
+
+  dropped(): void {
+    this.#dropped++;
+  }
+
+  error(): void {
+    this.#errors++;
+  }
+}
