@@ -69,8 +69,9 @@ export async function run(): Promise<{ name: string; rows: Array<Record<string, 
     },
     delete: file.delete.bind(file),
   };
-  scoping = await createSidecarScoping({ ...core, lookups }, sink);
-  await scoping.start();
+  const live = await createSidecarScoping({ ...core, lookups }, sink);
+  scoping = live;
+  await live.start();
   const rssBefore = process.memoryUsage().rss;
 
   const t0 = performance.now();
@@ -83,19 +84,19 @@ export async function run(): Promise<{ name: string; rows: Array<Record<string, 
   }
   const burstMs = performance.now() - t0;
   const pairs = WORKLOADS * PER_WORKLOAD;
-  const allReady = await until(() => scoping!.status()['pendingPairs'] === 0, 60_000);
+  const allReady = await until(() => live.status()['pendingPairs'] === 0, 60_000);
   const readyMs = performance.now() - t0;
-  await scoping.settled();
+  await live.settled();
   // Second burst, same pairs: compare-before-write means no writes at all.
   const writesAfterFirst = objectsWritten;
   for (let w = 0; w < WORKLOADS; w++) for (let j = 0; j < PER_WORKLOAD; j++) lookups.lookup(ip(12, w), `svc${(w * 7 + j * 101) % SERVICES}`, 'http');
   await new Promise((r) => setTimeout(r, 1200));
-  await scoping.settled();
+  await live.settled();
   let meshAfter = 0;
   for (let w = 0; w < WORKLOADS; w++) if (lookups.lookup(ip(12, w), `svc${(w * 7) % SERVICES}`, 'http', false).decision.route === 'mesh') meshAfter++;
   const rssAfter = process.memoryUsage().rss;
   const size = (await stat(file.path)).size;
-  await scoping.stop();
+  await live.stop();
   await rm(dir, { recursive: true, force: true });
 
   return {

@@ -74,7 +74,7 @@ export function renderSidecar(s: ManagedSidecar): SidecarObject {
 
 /** Istio's CRD schema via @kubernetes-models/istio 2.3.0, which ships v1beta1 only; the v1 spec is identical. */
 export function validateSidecar(o: SidecarObject): void {
-  const model = new SidecarV1beta1({ metadata: structuredClone(o.metadata) as never, spec: structuredClone(o.spec) as never });
+  const model = new SidecarV1beta1(structuredClone({ metadata: o.metadata, spec: o.spec }) as ConstructorParameters<typeof SidecarV1beta1>[0]);
   model.validate();
   if (o.spec.workloadSelector && Object.keys(o.spec.workloadSelector.labels).length === 0) {
     throw new Error(`Sidecar ${o.metadata.namespace}/${o.metadata.name}: an empty workloadSelector would select the whole namespace`);

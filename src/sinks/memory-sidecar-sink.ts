@@ -60,5 +60,5 @@ export class MemorySidecarSink implements SidecarSink {
 }
 
 function clone(o: SidecarObject): SidecarObject {
-  return structuredClone(o) as SidecarObject;
+  return structuredClone<SidecarObject>(o);
 }
