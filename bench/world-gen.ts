@@ -243,7 +243,7 @@ const USAGE = `usage: node --import tsx bench/world-gen.ts --out DIR [--services
        [--seed N] [--datacenter DC] [--pod-net A.B] [--kube-format yaml|json]
 Writes DIR/consul.json and DIR/kube.yaml (DIR/kube.json with --kube-format json).`;
 
-function numberOption(values: Record<string, unknown>, key: string, fallback: number, { fraction = false } = {}): number {
+function numberOption(values: Readonly<Record<string, string | boolean | undefined>>, key: string, fallback: number, { fraction = false } = {}): number {
   const raw = values[key];
   if (raw === undefined) return fallback;
   const n = Number(raw);

@@ -1,0 +1,252 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DiscoveryError } from '../../src/platform/errors.ts';
+import { consulSnapshotSource, kubeSnapshotSource } from '../../src/sources/snapshot-sources.ts';
+import { SnapshotFileSource } from '../../src/sources/snapshot-file-source.ts';
+import type { ConsulCatalog } from '../../src/world/consul-types.ts';
+import { eventually, withTempDir } from './helpers.ts';
+
+const FAST = { pollIntervalMs: 50, debounceMs: 20 };
+
+/** A one-service snapshot whose port tells versions apart. */
+const version = (port: number) => JSON.stringify([{ Node: 'haproxy-1', Address: '10.20.0.1', Service: { Service: 'web', Port: port } }]);
+const portOf = (c: ConsulCatalog) => c.services.get('web')?.instances[0]?.service.Port;
+
+async function started(file: string, opts: Partial<typeof FAST> = FAST) {
+  const delivered: number[] = [];
+  const errors: Error[] = [];
+  const source = consulSnapshotSource(file, 'dc1', { ...opts, onError: (e) => errors.push(e) });
+  await source.start((c) => delivered.push(portOf(c) ?? -1));
+  return { source, delivered, errors };
+}
+
+test('start delivers the initial data before resolving', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'consul.json');
+    await writeFile(file, version(1));
+    const { source, delivered } = await started(file);
+    try {
+      assert.deepEqual(delivered, [1]);
+      const s = source.status();
+      assert.equal(s.name, 'consul-snapshot');
+      assert.equal(s.file, file);
+      assert.equal(s.loads, 1);
+      assert.equal(s.errors, 0);
+      assert.equal(s.lastError, null);
+      assert.equal(typeof s.lastLoadAt, 'number');
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('start rejects with DSC_ERR_SNAPSHOT naming the file when it is missing or invalid', async () => {
+  await withTempDir(async (dir) => {
+    const missing = join(dir, 'nope.json');
+    const a = consulSnapshotSource(missing, 'dc1', FAST);
+    await assert.rejects(a.start(() => assert.fail('no data expected')), (err: unknown) => {
+      assert.ok(err instanceof DiscoveryError);
+      assert.equal(err.code, 'DSC_ERR_SNAPSHOT');
+      assert.match(err.message, /nope\.json: cannot read: file not found \(ENOENT\)/);
+      return true;
+    });
+    assert.equal(a.status().lastError?.includes('file not found'), true);
+
+    const broken = join(dir, 'consul.json');
+    await writeFile(broken, '[{"Node": 1}]');
+    const b = consulSnapshotSource(broken, 'dc1', FAST);
+    await assert.rejects(b.start(() => assert.fail('no data expected')), (err: unknown) => {
+      assert.ok(err instanceof DiscoveryError);
+      assert.equal(err.message, `${broken}: [0].Node must be a string, got number 1`);
+      return true;
+    });
+    await a.stop();
+    await b.stop();
+  });
+});
+
+test('a rewrite in place is delivered', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'consul.json');
+    await writeFile(file, version(1));
+    const { source, delivered } = await started(file);
+    try {
+      await writeFile(file, version(2));
+      await eventually(() => assert.deepEqual(delivered, [1, 2]));
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('a replacement by rename (write a temp file, rename over) is delivered', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'consul.json');
+    await writeFile(file, version(1));
+    const { source, delivered } = await started(file);
+    try {
+      for (const port of [2, 3]) {
+        const tmp = join(dir, `.consul.json.${port}.tmp`);
+        await writeFile(tmp, version(port));
+        await rename(tmp, file);
+        await eventually(() => assert.equal(delivered.at(-1), port));
+      }
+      assert.deepEqual(delivered, [1, 2, 3]);
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('a Kubernetes ConfigMap volume update (..data symlink swap) is delivered', async () => {
+  await withTempDir(async (dir) => {
+    // The kubelet's atomic writer layout: file -> ..data/file, ..data -> ..<timestamp> directory.
+    await mkdir(join(dir, '..2026_01_01_00_00_00.1'));
+    await writeFile(join(dir, '..2026_01_01_00_00_00.1', 'consul.json'), version(1));
+    await symlink('..2026_01_01_00_00_00.1', join(dir, '..data'));
+    await symlink(join('..data', 'consul.json'), join(dir, 'consul.json'));
+    const { source, delivered } = await started(join(dir, 'consul.json'));
+    try {
+      await mkdir(join(dir, '..2026_01_01_00_01_00.2'));
+      await writeFile(join(dir, '..2026_01_01_00_01_00.2', 'consul.json'), version(2));
+      await symlink('..2026_01_01_00_01_00.2', join(dir, '..data_tmp'));
+      await rename(join(dir, '..data_tmp'), join(dir, '..data'));
+      await eventually(() => assert.deepEqual(delivered, [1, 2]));
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('a broken version keeps the last good data, is reported once, and the next good one is delivered', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'consul.json');
+    await writeFile(file, version(1));
+    const { source, delivered, errors } = await started(file);
+    try {
+      await writeFile(file, '[{"Node": "haproxy-1", "Address": "10.20.0.1", "Service": {"Service": "web", "Port": "http"}}]');
+      await eventually(() => assert.equal(errors.length, 1));
+      // More checks of the same broken file (events, polls, explicit reloads) report nothing new.
+      assert.equal(await source.reload(), false);
+      assert.equal(await source.reload(), false);
+      assert.equal(errors.length, 1);
+      assert.ok(errors[0] instanceof DiscoveryError);
+      assert.equal(errors[0].message, `${file}: [0].Service.Port must be an integer 0-65535, got the string "http"`);
+      assert.deepEqual(delivered, [1]);
+      const broken = source.status();
+      assert.equal(broken.lastError, errors[0].message);
+      assert.equal(broken.errors, 1);
+      assert.equal(broken.loads, 1);
+
+      await writeFile(file, version(4));
+      await eventually(() => assert.deepEqual(delivered, [1, 4]));
+      assert.equal(source.status().lastError, null);
+      assert.equal(source.status().loads, 2);
+      assert.equal(errors.length, 1);
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('a rewrite with identical content delivers nothing', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'consul.json');
+    await writeFile(file, version(1));
+    const { source, delivered } = await started(file);
+    try {
+      await writeFile(file, version(1));
+      const tmp = join(dir, 'consul.json.tmp');
+      await writeFile(tmp, version(1));
+      await rename(tmp, file);
+      assert.equal(await source.reload(), false);
+      // A real change afterwards is the only delivery: the no-op rewrites in between produced none.
+      await writeFile(file, version(2));
+      await eventually(() => assert.equal(delivered.at(-1), 2));
+      assert.deepEqual(delivered, [1, 2]);
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('the poll alone notices a change (volumes that deliver no inotify events)', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'consul.json');
+    await writeFile(file, version(1));
+    // A debounce far longer than the test: only the poll can trigger the read.
+    const { source, delivered } = await started(file, { pollIntervalMs: 30, debounceMs: 3_600_000 });
+    try {
+      await writeFile(file, version(2));
+      await eventually(() => assert.deepEqual(delivered, [1, 2]));
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('a deleted file keeps the last good data; when it comes back it is read again', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'consul.json');
+    await writeFile(file, version(1));
+    const { source, delivered, errors } = await started(file);
+    try {
+      await rename(file, join(dir, 'moved-away.json'));
+      await eventually(() => assert.equal(errors.length, 1));
+      assert.match(errors[0]!.message, /cannot read: file not found/);
+      await writeFile(file, version(1));
+      await eventually(() => assert.equal(source.status().lastError, null));
+      assert.deepEqual(delivered, [1], 'the same content again is not a new version');
+      await writeFile(file, version(5));
+      await eventually(() => assert.deepEqual(delivered, [1, 5]));
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('the Kubernetes snapshot source reports skipped kinds and delivers snapshots', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'kube.yaml');
+    await writeFile(file, 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\n');
+    const ignored: string[] = [];
+    const namespaces: string[][] = [];
+    const source = kubeSnapshotSource(file, { ...FAST, onIgnored: (m) => ignored.push(...m.keys()) });
+    await source.start((k) => namespaces.push([...k.namespaces]));
+    try {
+      assert.deepEqual(namespaces, [['a']]);
+      assert.deepEqual(ignored, ['v1 ConfigMap']);
+      await writeFile(file, 'apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n');
+      await eventually(() => assert.deepEqual(namespaces, [['a'], ['b']]));
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('stop() releases the directory watch and every timer; nothing is delivered afterwards', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'consul.json');
+    await writeFile(file, version(1));
+    const count = () => {
+      const info = process.getActiveResourcesInfo();
+      return { watchers: info.filter((r) => r === 'FSEventWrap').length, timers: info.filter((r) => r === 'Timeout').length };
+    };
+    await eventually(() => assert.equal(count().watchers, 0), 2000);
+    const before = count();
+    const delivered: number[] = [];
+    const source = new SnapshotFileSource<number>({ name: 't', file, parse: (text) => text.length, ...FAST });
+    await source.start((n) => delivered.push(n));
+    assert.equal(count().watchers, before.watchers + 1);
+    assert.ok(count().timers > before.timers);
+    await writeFile(file, version(22)); // an event may be pending when stop() is called
+    await source.stop();
+    await eventually(() => assert.deepEqual(count(), before));
+    await writeFile(file, version(333));
+    assert.equal(await source.reload(), false);
+    assert.equal(delivered[0], version(1).length);
+    assert.ok(!delivered.includes(version(333).length), 'no delivery after stop()');
+  });
+});
