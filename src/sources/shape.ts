@@ -34,7 +34,8 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
+  return typeof v;
 }
 
 export function object(v: unknown, path: string): Obj {
@@ -80,7 +81,7 @@ export function optArray(o: Obj, key: string, path: string): readonly unknown[] 
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) fail(field(path, key), `must be an array, got ${describe(v)}`);
-  return v;
+  return v as readonly unknown[];
 }
 
 export function optStringList(o: Obj, key: string, path: string): string[] | undefined {
@@ -116,6 +117,7 @@ export function onlyFields(o: Obj, known: ReadonlySet<string>, path: string): vo
   }
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Names Consul would store and DNS/HTTP can carry: non-empty, no control characters. */
