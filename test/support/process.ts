@@ -1,0 +1,111 @@
+// Start `discovery serve` as a real child process on free loopback ports, and run CLI commands
+// against it. Only processes started here are ever signalled, by PID.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/discovery.js', import.meta.url));
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, host);
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+export interface Served {
+  child: ChildProcess;
+  http: string;
+  dns: string;
+  admin: string;
+  logs: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`discovery ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Start serve and wait until /readyz answers 200. */
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const [http, dns, admin] = [await freePort(), await freePort(), await freePort()];
+  const addr = { http: `127.0.0.1:${http}`, dns: `127.0.0.1:${dns}`, admin: `127.0.0.1:${admin}` };
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--http-addr', addr.http, '--dns-addr', addr.dns, '--admin-addr', addr.admin, ...args],
+    { cwd: ROOT, env: { ...process.env, DISCOVERY_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs: string[] = [];
+  const collect = (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = once(child, 'exit');
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}:\n${logs.join('\n')}`);
+    try {
+      const r = await fetch(`http://${addr.admin}/readyz`);
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`serve did not become ready:\n${logs.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    ...addr,
+    logs,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** Poll `fn` until it returns a truthy value (bounded); for real asynchronous effects only. */
+export async function eventually<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
