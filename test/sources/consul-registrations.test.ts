@@ -125,3 +125,9 @@ for (const [title, regs, fragments] of refused) {
     assertSnapshotError(() => catalogOf(regs), ...fragments);
   });
 }
+
+test('the single Check field is applied after Checks and named as Check in errors', () => {
+  const cat = catalogOf([{ Node: 'n', Address: 'a', Checks: [{ CheckID: 'c', Name: 'from Checks', Status: 'passing' }], Check: { CheckID: 'c', Name: 'from Check', Status: 'warning' } }]);
+  assert.equal(cat.nodeChecks.get('n')![0]!.Name, 'from Check');
+  assertSnapshotError(() => catalogOf([{ Node: 'n', Address: 'a', Check: { CheckID: 'c', Name: 'c', ServiceID: 'x' } }]), '[0].Check.ServiceID "x" is not a service');
+});

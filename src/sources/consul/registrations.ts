@@ -43,7 +43,7 @@ export interface RegistrationBody {
   readonly TaggedAddresses?: Readonly<Record<string, string>>;
   readonly NodeMeta?: Readonly<Record<string, string>>;
   readonly Service?: RegistrationService;
-  /** `Check` and `Checks` together, in that order, as Consul appends Check to Checks. */
+  /** `Checks` followed by `Check`, as Consul appends Check to Checks. */
   readonly Checks?: readonly RegistrationCheck[];
   readonly SkipNodeUpdate?: boolean;
 }
@@ -111,6 +111,9 @@ function readService(v: unknown, path: string): RegistrationService {
   return svc;
 }
 
+/** Where each parsed check was written ("Check" or "Checks[2]"), for buildCatalog's messages. */
+const checkPaths = new WeakMap<RegistrationCheck, string>();
+
 function readCheck(v: unknown, path: string): RegistrationCheck {
   const o = object(v, path);
   onlyFields(o, CHECK_FIELDS, path);
@@ -140,6 +143,7 @@ function readCheck(v: unknown, path: string): RegistrationCheck {
   optInt(o, 'ExposedPort', path, 0, 65535);
   optStr(o, 'ServiceName', path);
   optStringList(o, 'ServiceTags', path);
+  checkPaths.set(check, path.slice(path.indexOf('.')));
   return check;
 }
 
@@ -166,9 +170,10 @@ function readBody(v: unknown, path: string): RegistrationBody {
   if (meta) body.NodeMeta = meta;
   if (o['Service'] !== undefined && o['Service'] !== null) body.Service = readService(o['Service'], field(path, 'Service'));
   const checks: RegistrationCheck[] = [];
-  if (o['Check'] !== undefined && o['Check'] !== null) checks.push(readCheck(o['Check'], field(path, 'Check')));
   const list = optArray(o, 'Checks', path);
   if (list) list.forEach((c, i) => checks.push(readCheck(c, item(field(path, 'Checks'), i))));
+  // Consul appends the single Check after Checks (so it wins a CheckID clash).
+  if (o['Check'] !== undefined && o['Check'] !== null) checks.push(readCheck(o['Check'], field(path, 'Check')));
   if (checks.length > 0) body.Checks = checks;
   return body;
 }
@@ -281,7 +286,7 @@ export function buildCatalog(regs: readonly RegistrationBody[], datacenter: stri
       if (!serviceSpelling.has(nameKey)) serviceSpelling.set(nameKey, body.Service.Service);
     }
     body.Checks?.forEach((check, j) => {
-      const path = `.Checks[${j}]`;
+      const path = checkPaths.get(check) ?? `.Checks[${j}]`;
       if (check.Node !== undefined && check.Node.toLowerCase() !== nodeKey) refuse(`${path}.Node`, `is ${JSON.stringify(check.Node)} but the registration is for node ${JSON.stringify(body.Node)}`);
       let serviceKey: string | null = null;
       if (check.ServiceID !== undefined) {
