@@ -68,6 +68,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
     http = await buildHttpServer(ctx);
     const agent = http.agent;
     const agentNode = { name: config.nodeName, address: parseAddr(config.httpAddr)?.host ?? '127.0.0.1', datacenter: config.datacenter };
+    const syncStarted = performance.now();
     let sourceCatalog: ConsulCatalog = EMPTY_CATALOG;
     const publishCatalog = () => world.update({ consul: mergeAgentInstances(sourceCatalog, agent.instances(agentNode)) });
     agent.onChange(publishCatalog);
@@ -99,6 +100,8 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
     }
     for (const p of world.world.problems) log.warn({ problem: p.kind, subject: p.subject }, p.detail);
     synced = true;
+    const w = world.world;
+    log.info({ syncMs: Math.round(performance.now() - syncStarted), services: w.consul.services.size, callers: w.callers.size, problems: w.problems.length }, 'world loaded');
 
     if (config.sidecars.enabled) {
       // After the sources synced: user Sidecars must be known before we write any (invariant 4).

@@ -32,7 +32,7 @@ export const DEFAULT_CONFIG: DiscoveryConfig = Object.freeze({
     trustedEcsResolvers: Object.freeze([]),
   }),
   sidecars: Object.freeze({
-    enabled: false,
+    enabled: true,
     defaultHosts: Object.freeze(['istio-system/*']),
     quietPeriodMs: 1000,
     maxDelayMs: 5000,
