@@ -1,6 +1,7 @@
 // The world store: holds the current World, rebuilds it when a source delivers a new snapshot,
 // and stamps every service and caller whose answer-relevant facts changed with a new index.
 
+import { createHash } from 'node:crypto';
 import type { ConsulCatalog } from './consul-types.ts';
 import type { KubeSnapshot } from './kube-types.ts';
 import { EMPTY_KUBE } from './kube-types.ts';
@@ -10,13 +11,18 @@ import type { ChangeBus, ChangeSet, IndexClock } from './changes.ts';
 
 export const EMPTY_CATALOG: ConsulCatalog = { nodes: new Map(), services: new Map(), nodeChecks: new Map() };
 
+/** A digest, not the JSON itself: at 40,000 instances the JSON would hold tens of MB for nothing. */
+function digest(json: string): string {
+  return createHash('sha1').update(json).digest('base64');
+}
+
 function callerFingerprint(c: Caller): string {
   const scope = c.scope.kind === 'none' ? null : { kind: c.scope.kind, ns: c.scope.sidecar.namespace, name: c.scope.sidecar.name, hosts: c.scope.sidecar.egressHosts };
-  return JSON.stringify([c.pod.namespace, c.pod.name, c.pod.meshed, c.workload, scope]);
+  return digest(JSON.stringify([c.pod.namespace, c.pod.name, c.pod.meshed, c.workload, scope]));
 }
 
 function targetFingerprint(t: MeshTarget): string {
-  return JSON.stringify(t);
+  return digest(JSON.stringify(t));
 }
 
 function diffStamps<T>(
@@ -102,7 +108,7 @@ export class WorldStore implements WorldIndexes {
     if (input.kube) this.#kube = input.kube;
     const world = buildWorld(this.#consul, this.#kube, this.#opts);
 
-    const consul = diffStamps(this.#consulFp, world.consul.services, (s) => JSON.stringify(s.instances));
+    const consul = diffStamps(this.#consulFp, world.consul.services, (s) => digest(JSON.stringify(s.instances)));
     const mesh = diffStamps(this.#meshFp, world.targets, targetFingerprint);
     const callers = diffStamps(this.#callerFp, world.callers, callerFingerprint);
     const change: ChangeSet = {
