@@ -63,7 +63,7 @@ export async function startDns(opts: { dns?: Partial<DnsConfig>; config?: Partia
 }
 
 export interface Ask {
-  type?: packet.RecordType;
+  type?: packet.RecordType | 'ANY';
   from?: string;
   tcp?: boolean;
   /** EDNS UDP size; undefined = no OPT. */
@@ -78,18 +78,43 @@ export function queryBytes(name: string, ask: Ask = {}): Buffer {
     const options = ask.ecs ? [{ code: 'CLIENT_SUBNET' as const, family: ask.ecs.ip.includes(':') ? 2 : 1, sourcePrefixLength: ask.ecs.prefix, scopePrefixLength: 0, ip: ask.ecs.ip }] : [];
     additionals.push({ type: 'OPT', name: '.', udpPayloadSize: ask.edns, options } as unknown as packet.Answer);
   }
-  return packet.encode({ type: 'query', id: ask.id ?? 4242, flags: packet.RECURSION_DESIRED, questions: [{ type: ask.type ?? 'A', name, class: 'IN' }], additionals });
+  return packet.encode({ type: 'query', id: ask.id ?? 4242, flags: packet.RECURSION_DESIRED, questions: [{ type: (ask.type ?? 'A') as packet.RecordType, name, class: 'IN' }], additionals });
+}
+
+/** A decoded record, loosely typed: tests look at whatever dns-packet decoded. */
+export interface Rec {
+  name: string;
+  type: string;
+  ttl: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  data: any;
+  udpPayloadSize?: number;
+  options?: Array<{ code: number; sourcePrefixLength?: number; scopePrefixLength?: number; ip?: string }>;
+}
+
+export interface Msg {
+  id: number;
+  flags: number;
+  flag_aa: boolean;
+  flag_tc: boolean;
+  flag_ra: boolean;
+  flag_rd: boolean;
+  rcode?: string;
+  questions?: Array<{ name: string; type: string }>;
+  answers?: Rec[];
+  authorities?: Rec[];
+  additionals?: Rec[];
 }
 
 export interface Reply {
   raw: Buffer;
-  msg: packet.Packet;
+  msg: Msg;
   rcode: string;
 }
 
 export function decode(raw: Buffer): Reply {
-  const msg = packet.decode(raw);
-  return { raw, msg, rcode: (msg as { rcode?: string }).rcode ?? 'NOERROR' };
+  const msg = packet.decode(raw) as unknown as Msg;
+  return { raw, msg, rcode: msg.rcode ?? 'NOERROR' };
 }
 
 export async function ask(port: number, name: string, a: Ask = {}): Promise<Reply> {
@@ -167,18 +192,17 @@ export async function kdig(port: number, args: string[]): Promise<string> {
   return stdout;
 }
 
-/** Raw reply bytes from dig (+qr off), decoded with dns-packet: dig prints nothing we could not re-check. */
-export function answersOf(r: Reply): packet.Answer[] {
+export function answersOf(r: Reply): Rec[] {
   return r.msg.answers ?? [];
 }
 
 export function ips(r: Reply): string[] {
   return answersOf(r)
     .filter((a) => a.type === 'A' || a.type === 'AAAA')
-    .map((a) => (a as { data: string }).data)
+    .map((a) => String(a.data))
     .sort();
 }
 
-export function optOf(r: Reply): { udpPayloadSize: number; options: Array<{ code: number; sourcePrefixLength?: number; scopePrefixLength?: number; ip?: string }> } | undefined {
-  return (r.msg.additionals ?? []).find((a) => a.type === 'OPT') as never;
+export function optOf(r: Reply): Rec | undefined {
+  return (r.msg.additionals ?? []).find((a) => a.type === 'OPT');
 }

@@ -3,8 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type * as packet from 'dns-packet';
-import { answersOf, ask, dig, ips, kdig, optOf, startDns, type DnsServer } from './support.ts';
+import { answersOf, ask, dig, ips, kdig, optOf, startDns, type DnsServer, type Rec } from './support.ts';
 
 let s: DnsServer;
 before(async () => {
@@ -12,8 +11,13 @@ before(async () => {
 });
 after(() => s.close());
 
-const srvs = (answers: packet.Answer[]) =>
-  answers.filter((a) => a.type === 'SRV').map((a) => (a as packet.StringAnswer & { data: packet.SrvData }).data);
+interface Srv {
+  priority: number;
+  weight: number;
+  port: number;
+  target: string;
+}
+const srvs = (answers: Rec[]): Srv[] => answers.filter((a) => a.type === 'SRV').map((a) => a.data as Srv);
 
 describe('DNS vectors (consul-compat §13)', () => {
   it('20: A without EDNS → NOERROR, AA, no RA, ≤3 records owned by the question, TTL 0, shuffled', async () => {
@@ -92,7 +96,7 @@ describe('DNS vectors (consul-compat §13)', () => {
     assert.match(out, /consul\.\s+0\s+IN\s+SOA\s+ns\.consul\. hostmaster\.consul\. \d+ 3600 600 86400 0/);
     const r = await ask(s.port, 'nosuch.service.consul');
     assert.equal(r.rcode, 'NXDOMAIN');
-    const soa = r.msg.authorities?.[0] as packet.StringAnswer & { data: packet.SoaData };
+    const soa = r.msg.authorities?.[0] as Rec;
     assert.equal(soa.type, 'SOA');
     assert.equal(soa.name, 'consul');
     assert.ok(Math.abs(soa.data.serial - Date.now() / 1000) < 60, 'serial is the current Unix time');

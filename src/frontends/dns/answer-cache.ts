@@ -32,7 +32,9 @@ export interface CacheEntry {
 }
 
 export class AnswerCache {
-  readonly #entries = new Map<string, CacheEntry>();
+  /** qtype → lower-cased wire name → entry (two Map lookups beat building a combined key string per query). */
+  readonly #byType = new Map<number, Map<string, CacheEntry>>();
+  #count = 0;
   readonly #byService = new Map<string, Set<string>>();
   readonly #nodeKeys = new Set<string>();
   readonly #max: number;
@@ -45,18 +47,22 @@ export class AnswerCache {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#count;
   }
 
-  get(key: string): CacheEntry | undefined {
-    return this.#entries.get(key);
+  get(qtype: number, name: string): CacheEntry | undefined {
+    return this.#byType.get(qtype)?.get(name);
   }
 
-  add(key: string, entry: CacheEntry): CacheEntry {
+  add(qtype: number, name: string, entry: CacheEntry): CacheEntry {
     // Random names from a client must not grow memory without bound: start over when full.
-    if (this.#entries.size >= this.#max) this.clear();
+    if (this.#count >= this.#max) this.clear();
     this.misses++;
-    this.#entries.set(key, entry);
+    let names = this.#byType.get(qtype);
+    if (!names) this.#byType.set(qtype, (names = new Map<string, CacheEntry>()));
+    if (!names.has(name)) this.#count++;
+    names.set(name, entry);
+    const key = `${qtype}:${name}`;
     if (entry.name.kind === 'service') {
       let keys = this.#byService.get(entry.name.service);
       if (!keys) this.#byService.set(entry.name.service, (keys = new Set()));
@@ -73,15 +79,21 @@ export class AnswerCache {
     for (const service of change.services) {
       const keys = this.#byService.get(service);
       if (!keys) continue;
-      for (const k of keys) this.#entries.delete(k);
+      for (const k of keys) this.#delete(k);
       this.#byService.delete(service);
     }
-    for (const k of this.#nodeKeys) this.#entries.delete(k);
+    for (const k of this.#nodeKeys) this.#delete(k);
     this.#nodeKeys.clear();
   }
 
+  #delete(key: string): void {
+    const colon = key.indexOf(':');
+    if (this.#byType.get(Number(key.slice(0, colon)))?.delete(key.slice(colon + 1))) this.#count--;
+  }
+
   clear(): void {
-    this.#entries.clear();
+    this.#byType.clear();
+    this.#count = 0;
     this.#byService.clear();
     this.#nodeKeys.clear();
   }

@@ -49,7 +49,7 @@ export class DnsAnswerer {
 
   /** `raw` is the message as received (forwarded verbatim to recursors). */
   answer(q: Query, raw: Buffer, sourceIp: string, transport: Transport): Buffer | Promise<Buffer> {
-    const entry = this.cache.get(q.key) ?? this.cache.add(q.key, this.#entry(q));
+    const entry = this.cache.get(q.qtype, q.key) ?? this.cache.add(q.qtype, q.key, this.#entry(q));
     if (entry.mode === 'service' && entry.name.kind === 'service') {
       const ecs = q.edns?.ecs;
       const viaEcs = ecs !== undefined && ecs !== null && this.#trusted.trusts(sourceIp);

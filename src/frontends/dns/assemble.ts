@@ -91,15 +91,20 @@ export function assemble(query: Query, p: Prepared, transport: Transport, policy
   }
 
   // prefix[j]: bytes of the first j answers in `order` plus the linked records they bring (each once).
-  for (let i = 0; i < p.linked.length; i++) usedLink[i] = 0;
+  // (Plain loops, no closures: this runs for every query.)
+  const linked = p.linked;
+  const hasLinks = linked.length > 0;
+  if (hasLinks) usedLink.fill(0, 0, linked.length);
   prefix[0] = 0;
   for (let j = 0; j < k; j++) {
     const a = p.answers[order[j]!]!;
     let size = a.bytes.length + (uncompressed ? a.ownerExtra : 0);
-    for (const l of a.links) {
-      if (usedLink[l]) continue;
-      usedLink[l] = 1;
-      size += p.linked[l]!.bytes.length;
+    if (hasLinks) {
+      for (const l of a.links) {
+        if (usedLink[l]) continue;
+        usedLink[l] = 1;
+        size += linked[l]!.bytes.length;
+      }
     }
     prefix[j + 1] = prefix[j]! + size;
   }
@@ -107,38 +112,27 @@ export function assemble(query: Query, p: Prepared, transport: Transport, policy
   for (const c of p.extra) extraSize += c.bytes.length;
   let authSize = 0;
   for (const c of p.authority) authSize += c.bytes.length;
-  const fixed = HEADER_SIZE + (query.qEnd - HEADER_SIZE) + optLen + extraSize;
-  let withAuthority = true;
+  const questionEnd = query.qEnd;
+  const fixed = questionEnd + optLen + extraSize;
   const budget = transport === 'udp' ? limit - 7 : limit;
-  const measure = (): number => fixed + prefix[k]! + (withAuthority ? authSize : 0);
-  if (k > 1 && measure() > budget) withAuthority = false;
-  while (k > 1 && measure() > budget) k--;
+  let withAuthority = true;
+  if (k > 1 && fixed + prefix[k]! + authSize > budget) withAuthority = false;
+  while (k > 1 && fixed + prefix[k]! > budget) k--;
 
   // Never send more than the limit: with one oversized answer left, drop the optional sections,
   // and if even that does not fit, send no answer with TC so the client retries over TCP.
   const hard = transport === 'udp' ? limit : 65535;
-  let withLinks = true;
-  let withExtra = true;
-  const actual = (): number => {
-    let s = HEADER_SIZE + (query.qEnd - HEADER_SIZE) + optLen + (withAuthority ? authSize : 0) + (withExtra ? extraSize : 0);
-    for (let j = 0; j < k; j++) {
-      const a = p.answers[order[j]!]!;
-      s += a.bytes.length;
-    }
-    if (withLinks) s += linkedSize(p, k);
-    return s;
-  };
-  let size = actual();
+  let withLinks = hasLinks;
+  let withExtra = p.extra.length > 0;
+  let size = actualSize(p, k, questionEnd + optLen, withAuthority ? authSize : 0, withExtra ? extraSize : 0, withLinks);
   let forcedTc = false;
   if (size > hard) {
-    withAuthority = false;
-    withLinks = false;
-    withExtra = false;
-    size = actual();
+    withAuthority = withLinks = withExtra = false;
+    size = actualSize(p, k, questionEnd + optLen, 0, 0, false);
     if (size > hard) {
       k = 0;
       forcedTc = true;
-      size = actual();
+      size = questionEnd + optLen;
     }
   }
   const trimmed = k < offered;
@@ -150,39 +144,47 @@ export function assemble(query: Query, p: Prepared, transport: Transport, policy
   out.writeUInt16BE(1, 4);
   out.writeUInt16BE(k, 6);
   out.writeUInt16BE(withAuthority ? p.authority.length : 0, 8);
-  let off = query.buf.copy(out, HEADER_SIZE, HEADER_SIZE, query.qEnd) + HEADER_SIZE;
+  let off = copyBytes(query.buf, HEADER_SIZE, questionEnd, out, HEADER_SIZE);
   const now = Math.floor(Date.now() / 1000);
   for (let j = 0; j < k; j++) off = put(out, off, p.answers[order[j]!]!, now);
   if (withAuthority) for (const c of p.authority) off = put(out, off, c, now);
   let ar = 0;
   if (withLinks) {
-    for (let i = 0; i < p.linked.length; i++) usedLink[i] = 0;
+    usedLink.fill(0, 0, linked.length);
     for (let j = 0; j < k; j++) {
       for (const l of p.answers[order[j]!]!.links) {
         if (usedLink[l]) continue;
         usedLink[l] = 1;
-        off = put(out, off, p.linked[l]!, now);
+        off = put(out, off, linked[l]!, now);
         ar++;
       }
     }
   }
-  if (withExtra) for (const c of p.extra) (off = put(out, off, c, now)), ar++;
+  if (withExtra) {
+    for (const c of p.extra) {
+      off = put(out, off, c, now);
+      ar++;
+    }
+  }
   if (edns) {
-    const ecs = edns.ecs ? { family: edns.ecs.family, sourcePrefix: edns.ecs.sourcePrefix, scopePrefix: ecsScope, address: edns.ecs.address } : null;
+    const e = edns.ecs;
     // Consul echoes the client's advertised size in the reply's OPT.
-    off = writeOpt(out, off, Math.max(512, edns.udpSize), ecs);
+    off = writeOpt(out, off, Math.max(512, edns.udpSize), e ? { family: e.family, sourcePrefix: e.sourcePrefix, scopePrefix: ecsScope, address: e.address } : null);
     ar++;
   }
   out.writeUInt16BE(ar, 10);
   return out;
 }
 
-function linkedSize(p: Prepared, k: number): number {
-  if (p.linked.length === 0) return 0;
-  for (let i = 0; i < p.linked.length; i++) usedLink[i] = 0;
-  let s = 0;
+/** Exact size of a reply with the first k answers (in `order`), and their linked records when `links`. */
+function actualSize(p: Prepared, k: number, base: number, authSize: number, extraSize: number, links: boolean): number {
+  let s = base + authSize + extraSize;
+  if (links) usedLink.fill(0, 0, p.linked.length);
   for (let j = 0; j < k; j++) {
-    for (const l of p.answers[order[j]!]!.links) {
+    const a = p.answers[order[j]!]!;
+    s += a.bytes.length;
+    if (!links) continue;
+    for (const l of a.links) {
       if (usedLink[l]) continue;
       usedLink[l] = 1;
       s += p.linked[l]!.bytes.length;
@@ -191,10 +193,21 @@ function linkedSize(p: Prepared, k: number): number {
   return s;
 }
 
+/** Byte copy; a plain loop beats Buffer#copy (which builds a view per call) for the short records here. */
+function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
+  const len = end - start;
+  if (len > 32) {
+    dst.set(src.subarray(start, end), at);
+    return at + len;
+  }
+  for (let i = 0; i < len; i++) dst[at + i] = src[start + i]!;
+  return at + len;
+}
+
 function put(out: Buffer, off: number, c: { bytes: Buffer; serialAt: number }, now: number): number {
-  c.bytes.copy(out, off);
+  const end = copyBytes(c.bytes, 0, c.bytes.length, out, off);
   if (c.serialAt >= 0) out.writeUInt32BE(now >>> 0, off + c.serialAt);
-  return off + c.bytes.length;
+  return end;
 }
 
 /** FORMERR / NOTIMP as miekg writes them for rejected messages: the header only, QR set, no sections. */

@@ -9,12 +9,11 @@ const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'RE
 export class DnsMetrics {
   /** [transport][rcode 0-15] */
   readonly #replies = { udp: new Array<number>(16).fill(0), tcp: new Array<number>(16).fill(0) };
-  #dropped = 0;
-  #errors = 0;
+  readonly #counts = { dropped: 0, errors: 0 };
 
   constructor(registry: Registry, cache: { readonly size: number; readonly misses: number }) {
     const replies = this.#replies;
-    const self = this;
+    const counts = this.#counts;
     for (const name of ['discovery_dns_replies_total', 'discovery_dns_dropped_total', 'discovery_dns_errors_total', 'discovery_dns_cache_builds_total', 'discovery_dns_cache_entries']) {
       registry.removeSingleMetric(name);
     }
@@ -36,7 +35,7 @@ export class DnsMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(self.#dropped);
+        this.inc(counts.dropped);
       },
     });
     new Counter({
@@ -45,7 +44,7 @@ export class DnsMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(self.#errors);
+        this.inc(counts.errors);
       },
     });
     new Counter({
@@ -72,10 +71,10 @@ export class DnsMetrics {
   }
 
   dropped(): void {
-    this.#dropped++;
+    this.#counts.dropped++;
   }
 
   error(): void {
-    this.#errors++;
+    this.#counts.errors++;
   }
 }

@@ -24,7 +24,7 @@ export interface Query {
   /** End of the question (name, type, class). */
   readonly qEnd: number;
   readonly qtype: number;
-  /** `qtype:lower-cased wire name`: the answer-cache key. */
+  /** The question name in wire form, lower-cased, as a latin1 string: the answer-cache key (with qtype). */
   readonly key: string;
   /** null: the query had no OPT record. */
   readonly edns: { readonly udpSize: number; readonly ecs: Ecs | null } | null;
@@ -95,8 +95,17 @@ function scanFast(buf: Buffer, id: number, flags: number, ar: number): Scan {
     edns = { udpSize: buf.readUInt16BE(off + 3), ecs };
     off = rdEnd;
   }
-  const key = `${qtype}:${buf.toString('latin1', HEADER_SIZE, nameEnd).toLowerCase()}`;
-  return { buf, id, flags, nameEnd, qEnd, qtype, key, edns };
+  return { buf, id, flags, nameEnd, qEnd, qtype, key: lowerName(buf, nameEnd), edns };
+}
+
+/** DNS names compare ASCII case-insensitively; most queries are already lower case, so check before converting. */
+function lowerName(buf: Buffer, nameEnd: number): string {
+  const name = buf.toString('latin1', HEADER_SIZE, nameEnd);
+  for (let i = HEADER_SIZE; i < nameEnd; i++) {
+    const c = buf[i]!;
+    if (c >= 0x41 && c <= 0x5a) return name.toLowerCase();
+  }
+  return name;
 }
 
 /** Walk EDNS options; return the ECS option (RFC 7871 §6), if any. */
@@ -151,6 +160,5 @@ function parseWithDns2(buf: Buffer, id: number, flags: number): Query | 'formerr
     edns = { udpSize: r.class, ecs };
   }
   const nameEnd = HEADER_SIZE + name.length;
-  const key = `${q.type}:${rebuilt.toString('latin1', HEADER_SIZE, nameEnd).toLowerCase()}`;
-  return { buf: rebuilt, id, flags, nameEnd, qEnd: nameEnd + 4, qtype: q.type, key, edns };
+  return { buf: rebuilt, id, flags, nameEnd, qEnd: nameEnd + 4, qtype: q.type, key: lowerName(rebuilt, nameEnd), edns };
 }

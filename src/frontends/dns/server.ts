@@ -15,7 +15,7 @@ import { DiscoveryError, errorMessage } from '../../platform/errors.ts';
 import { DnsAnswerer } from './answerer.ts';
 import { assemble, rejectReply, type Transport } from './assemble.ts';
 import { DnsMetrics } from './metrics.ts';
-import { parseQuery } from './query.ts';
+import { parseQuery, type Query } from './query.ts';
 import { bare } from './records.ts';
 import { RCODE } from './wire.ts';
 
@@ -48,47 +48,59 @@ export async function startDnsServer(ctx: AppContext, addr: string): Promise<Dns
   const metrics = new DnsMetrics(ctx.metrics.registry, answerer.cache);
   const log = ctx.log.child({ component: 'dns' });
 
-  /** Reply bytes for one message, or null for silence. Never throws. */
-  const handle = (msg: Buffer, sourceIp: string, transport: Transport, send: (b: Buffer) => void): void => {
-    let parsed;
+  const failPolicy = { udpAnswerLimit: 3, aRecordLimit: 0, enableTruncate: false, maxUdpSize: 512, recursionAvailable: false };
+  /** Reply bytes for one message (a promise when forwarded to a recursor), or null for silence. Never throws. */
+  const handle = (msg: Buffer, sourceIp: string, transport: Transport): Buffer | Promise<Buffer> | null => {
+    let query: Query | null = null;
     try {
-      parsed = parseQuery(msg);
-      if (parsed.kind === 'ignore') return metrics.dropped();
-      if (parsed.kind === 'reject') return send(rejectReply(parsed.id, parsed.flags, parsed.rcode, parsed.rcode === RCODE.NOTIMP));
-      const reply = answerer.answer(parsed.query, msg, sourceIp, transport);
-      if (Buffer.isBuffer(reply)) return send(reply);
-      const query = parsed.query;
-      reply.then(send, (err: unknown) => {
+      const parsed = parseQuery(msg);
+      if (parsed.kind === 'ignore') {
+        metrics.dropped();
+        return null;
+      }
+      if (parsed.kind === 'reject') return rejectReply(parsed.id, parsed.flags, parsed.rcode, parsed.rcode === RCODE.NOTIMP);
+      query = parsed.query;
+      const q = query;
+      const reply = answerer.answer(q, msg, sourceIp, transport);
+      if (Buffer.isBuffer(reply)) return reply;
+      return reply.catch((err: unknown) => {
         metrics.error();
-        log.error({ err }, 'DNS forward failed');
-        send(assemble(query, SERVFAIL, transport, { udpAnswerLimit: 3, aRecordLimit: 0, enableTruncate: false, maxUdpSize: 512, recursionAvailable: true }, 0));
+        log.error({ err: errorMessage(err) }, 'DNS forward failed');
+        return assemble(q, SERVFAIL, transport, { ...failPolicy, recursionAvailable: true }, 0);
       });
     } catch (err) {
+      // Internal error: answer SERVFAIL (a client that gets nothing retries, then gives up slowly).
       metrics.error();
       log.error({ err: errorMessage(err) }, 'DNS answer failed');
-      if (parsed?.kind === 'query') {
-        try {
-          send(assemble(parsed.query, SERVFAIL, transport, { udpAnswerLimit: 3, aRecordLimit: 0, enableTruncate: false, maxUdpSize: 512, recursionAvailable: false }, 0));
-        } catch {
-          /* nothing more can be said to this client */
-        }
+      try {
+        return query ? assemble(query, SERVFAIL, transport, failPolicy, 0) : null;
+      } catch {
+        return null;
       }
     }
   };
 
   const udp = await bindUdp(host, port);
   udp.on('error', (err) => log.warn({ err: errorMessage(err) }, 'DNS UDP socket error'));
+  const udpSend = (b: Buffer, port: number, address: string) => {
+    metrics.reply('udp', b);
+    udp.send(b, port, address);
+  };
   udp.on('message', (msg, rinfo) => {
-    handle(msg, rinfo.address, 'udp', (b) => {
-      metrics.reply('udp', b);
-      udp.send(b, rinfo.port, rinfo.address);
-    });
+    const reply = handle(msg, rinfo.address, 'udp');
+    if (reply === null) return;
+    if (Buffer.isBuffer(reply)) return udpSend(reply, rinfo.port, rinfo.address);
+    void reply.then((b) => udpSend(b, rinfo.port, rinfo.address));
   });
   const udpPort = udp.address().port;
 
   let tcp: Server;
   try {
-    tcp = await listenTcp(host, udpPort).catch((err: unknown) => (port === 0 ? listenTcp(host, 0) : Promise.reject(err)));
+    tcp = await listenTcp(host, udpPort).catch((err: unknown) => {
+      // Same port for both transports when we can; with port 0 the TCP port may differ.
+      if (port === 0) return listenTcp(host, 0);
+      throw err;
+    });
   } catch (err) {
     udp.close();
     throw err;
@@ -98,10 +110,8 @@ export async function startDnsServer(ctx: AppContext, addr: string): Promise<Dns
   tcp.on('error', (err) => log.warn({ err: errorMessage(err) }, 'DNS TCP server error'));
   tcp.on('connection', (socket) => {
     connections.add(socket);
-    serveTcp(socket, (msg, send) => handle(msg, socket.remoteAddress ?? '', 'tcp', (b) => {
-      metrics.reply('tcp', b);
-      send(b);
-    }));
+    const remote = socket.remoteAddress ?? '';
+    serveTcp(socket, (msg) => handle(msg, remote, 'tcp'), (b) => metrics.reply('tcp', b));
     socket.on('close', () => connections.delete(socket));
   });
 
@@ -160,36 +170,31 @@ function listenTcp(host: string, port: number): Promise<Server> {
 }
 
 /** Length-prefixed framing with pipelining: replies to the messages of one read go out in one write. */
-function serveTcp(socket: Socket, handle: (msg: Buffer, send: (b: Buffer) => void) => void): void {
+function serveTcp(socket: Socket, handle: (msg: Buffer) => Buffer | Promise<Buffer> | null, sent: (b: Buffer) => void): void {
   let pending: Buffer = Buffer.alloc(0);
   socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
   socket.on('error', () => socket.destroy());
-  const write = (b: Buffer) => {
-    if (socket.destroyed) return;
+  const frame = (b: Buffer): Buffer => {
+    sent(b);
     const framed = Buffer.allocUnsafe(b.length + 2);
     framed.writeUInt16BE(b.length, 0);
     b.copy(framed, 2);
-    socket.write(framed);
+    return framed;
   };
   socket.on('data', (data: Buffer) => {
     pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
     const batch: Buffer[] = [];
-    let collecting = true;
     let off = 0;
     while (pending.length - off >= 2) {
       const len = pending.readUInt16BE(off);
       if (pending.length - off - 2 < len) break;
-      const msg = pending.subarray(off + 2, off + 2 + len);
+      const reply = handle(pending.subarray(off + 2, off + 2 + len));
       off += 2 + len;
-      handle(msg, (b) => {
-        if (!collecting) return write(b);
-        const framed = Buffer.allocUnsafe(b.length + 2);
-        framed.writeUInt16BE(b.length, 0);
-        b.copy(framed, 2);
-        batch.push(framed);
-      });
+      if (reply === null) continue;
+      if (Buffer.isBuffer(reply)) batch.push(frame(reply));
+      // Forwarded queries answer later, possibly out of order (RFC 7766 §7 allows it; IDs match them up).
+      else void reply.then((b) => !socket.destroyed && socket.write(frame(b)));
     }
-    collecting = false;
     pending = off === pending.length ? Buffer.alloc(0) : Buffer.from(pending.subarray(off));
     if (batch.length > 0 && !socket.destroyed) socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
   });
