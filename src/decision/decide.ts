@@ -56,8 +56,17 @@ const TARGET_REASON: Record<Exclude<MeshStatus, 'meshed'>, Reason> = {
   'port-ambiguous': 'port-ambiguous',
 };
 
+// Decisions are shared frozen constants: the per-query path allocates nothing, and counters can
+// key on the object itself.
+const CONSUL = Object.fromEntries(REASONS.map((r) => [r, Object.freeze({ route: 'consul', reason: r })])) as Record<Reason, Decision>;
+const MESH: Decision = Object.freeze({ route: 'mesh', reason: 'mesh' });
+const SHADOW = new Map<Decision, Decision>();
+for (const h of [...Object.values(CONSUL), MESH]) {
+  SHADOW.set(h, Object.freeze({ route: 'consul', reason: 'shadow', hybrid: Object.freeze({ route: h.route, reason: h.reason }) }));
+}
+
 function consul(reason: Reason): Decision {
-  return { route: 'consul', reason };
+  return CONSUL[reason];
 }
 
 function hybrid(input: DecisionInput): Decision {
@@ -67,12 +76,12 @@ function hybrid(input: DecisionInput): Decision {
   if (input.target.status !== 'meshed') return consul(TARGET_REASON[input.target.status]);
   if (input.pinned) return consul('pinned');
   if (input.sidecar === 'pending') return consul('sidecar-pending');
-  return { route: 'mesh', reason: 'mesh' };
+  return MESH;
 }
 
 export function decide(input: DecisionInput): Decision {
   if (input.mode === 'consul-only') return consul('kill-switch');
   const h = hybrid(input);
-  if (input.mode === 'shadow') return { route: 'consul', reason: 'shadow', hybrid: { route: h.route, reason: h.reason } };
+  if (input.mode === 'shadow') return SHADOW.get(h)!;
   return h;
 }

@@ -22,12 +22,14 @@ export class CoreMetrics implements LookupCounters {
       help: 'Lookups answered, by front end, route (consul = HAProxy, mesh = ClusterIP) and decision reason.',
       labelNames: ['via', 'route', 'reason'],
       registers: [registry],
+      collect: () => this.flush(),
     });
     this.shadowDiffs = new Counter({
       name: 'discovery_shadow_mesh_answers_total',
       help: 'In shadow mode: lookups that hybrid mode would have answered with the ClusterIP, by front end and hybrid reason.',
       labelNames: ['via', 'reason'],
       registers: [registry],
+      collect: () => this.flush(),
     });
     this.reloads = new Counter({
       name: 'discovery_source_reloads_total',
@@ -49,9 +51,34 @@ export class CoreMetrics implements LookupCounters {
     });
   }
 
+  /** Plain numbers on the per-query path; folded into the prom-client counters at scrape time (a labelled inc costs about as much as answering a DNS query). */
+  readonly #pending = new Map<Decision, { via: FrontEnd; n: number }[]>();
+
   count(via: FrontEnd, decision: Decision): void {
-    this.answers.inc({ via, route: decision.route, reason: decision.reason });
-    if (decision.hybrid?.route === 'mesh') this.shadowDiffs.inc({ via, reason: decision.hybrid.reason });
+    // Decisions are a small closed set of frozen-shape objects per (route, reason): key by object identity when possible.
+    let slots = this.#pending.get(decision);
+    if (!slots) {
+      slots = [];
+      this.#pending.set(decision, slots);
+    }
+    for (const s of slots) {
+      if (s.via === via) {
+        s.n++;
+        return;
+      }
+    }
+    slots.push({ via, n: 1 });
+  }
+
+  /** Move the counts gathered since the last scrape into the exported counters. */
+  flush(): void {
+    for (const [decision, slots] of this.#pending) {
+      for (const { via, n } of slots) {
+        this.answers.inc({ via, route: decision.route, reason: decision.reason }, n);
+        if (decision.hybrid?.route === 'mesh') this.shadowDiffs.inc({ via, reason: decision.hybrid.reason }, n);
+      }
+    }
+    this.#pending.clear();
   }
 
   setMode(current: Mode): void {

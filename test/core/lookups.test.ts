@@ -134,3 +134,18 @@ test('lookups (property): per caller and service the index never decreases, is n
     { numRuns: 60 },
   );
 });
+
+test('lookups: answers are counted by front end, route and reason (folded in at scrape time)', async () => {
+  const core = await testCore();
+  core.lookups.lookup('127.0.0.10', 'reviews', 'http');
+  core.lookups.lookup('127.0.0.10', 'reviews', 'http');
+  core.lookups.lookup('127.0.0.20', 'reviews', 'dns');
+  await core.control.setMode('shadow', who);
+  core.lookups.lookup('127.0.0.10', 'reviews', 'dns');
+  const text = await core.metrics.registry.metrics();
+  assert.match(text, /discovery_answers_total\{via="http",route="mesh",reason="mesh"\} 2/);
+  assert.match(text, /discovery_answers_total\{via="dns",route="consul",reason="caller-not-meshed"\} 1/);
+  assert.match(text, /discovery_shadow_mesh_answers_total\{via="dns",reason="mesh"\} 1/);
+  core.lookups.evaluate('127.0.0.10', 'reviews');
+  assert.match(await core.metrics.registry.metrics(), /discovery_answers_total\{via="http",route="mesh",reason="mesh"\} 2/, 'explain does not count');
+});
