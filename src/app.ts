@@ -98,6 +98,8 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
         log.info({ source: 'kube-snapshot', pods: kube.pods.length, services: kube.services.length, sidecars: kube.sidecars.length }, 'Kubernetes snapshot loaded');
       });
     }
+    // Replicas sharing a state dir follow each other's kill-switch and pins.
+    control.watchShared(config.snapshotPollMs, (message) => log.error({ component: 'control' }, message));
     for (const p of world.world.problems) log.warn({ problem: p.kind, subject: p.subject }, p.detail);
     synced = true;
     const w = world.world;
@@ -147,6 +149,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
       ['dns', () => dns?.close()],
       ['admin', () => admin?.close()],
       ['sidecars', () => scoping?.stop()],
+      ['control', () => control.stopWatching()],
       ['agent', () => http?.agent.close()],
       ...sources.map((s): [string, () => Promise<void>] => [s.name, () => s.stop()]),
     ];

@@ -4,6 +4,7 @@
 // a new index so blocking queries wake at once.
 
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { watchFile, type FileWatch } from '../platform/file-watch.ts';
 import { join } from 'node:path';
 import type { Mode } from '../decision/decide.ts';
 import { MODES } from '../decision/decide.ts';
@@ -81,6 +82,9 @@ export class ControlStore {
   readonly #now: () => Date;
   /** Serializes writes so two admin calls never interleave their file updates. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** The exact text we last read or wrote: anything else in the file was written by another replica. */
+  #lastText: string | null = null;
+  #watch: FileWatch | null = null;
 
   private constructor(dir: string, clock: IndexClock, bus: ChangeBus, now: () => Date) {
     this.#dir = dir;
@@ -103,11 +107,59 @@ export class ControlStore {
     if (text !== null) {
       try {
         store.#apply(validateState(JSON.parse(text)));
+        store.#lastText = text;
       } catch (err) {
         throw new DiscoveryError('DSC_ERR_STATE', `state file ${join(dir, 'control.json')} is invalid: ${errorMessage(err)}; fix or remove it`);
       }
     }
     return store;
+  }
+
+  /**
+   * Follow changes other replicas make to a shared state dir (a shared volume), so one
+   * `discovery killswitch on` reaches every replica within the poll interval. A change that does
+   * not validate is reported and ignored: the current state stays in effect.
+   */
+  watchShared(pollIntervalMs: number, onError: (message: string) => void): void {
+    if (this.#watch) return;
+    const file = join(this.#dir, 'control.json');
+    this.#watch = watchFile(file, () => void this.#reloadShared(file, onError), { pollIntervalMs });
+  }
+
+  stopWatching(): void {
+    this.#watch?.close();
+    this.#watch = null;
+  }
+
+  async #reloadShared(file: string, onError: (message: string) => void): Promise<void> {
+    await this.#queue;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      return; // removed or mid-rename: keep the state we have
+    }
+    if (text === this.#lastText) return;
+    let next: ControlState;
+    try {
+      next = validateState(JSON.parse(text));
+    } catch (err) {
+      onError(`ignoring a change to ${file} written elsewhere: ${errorMessage(err)}`);
+      this.#lastText = text;
+      return;
+    }
+    const before = this.#state;
+    this.#lastText = text;
+    this.#apply(next);
+    const changed = new Set<string>();
+    for (const p of [...before.pins, ...next.pins]) changed.add(p.service);
+    if (before.mode !== next.mode) {
+      this.#modeIndex = this.#clock.next();
+      this.#bus.publish({ all: true, services: new Set(), callers: new Set() });
+    } else if (changed.size > 0) {
+      for (const s of changed) this.#pinIndex.set(s, this.#clock.next());
+      this.#bus.publish({ all: false, services: changed, callers: new Set() });
+    }
   }
 
   #apply(state: ControlState): void {
@@ -210,7 +262,9 @@ export class ControlStore {
   async #persist(next: ControlState, entry: Omit<AuditEntry, 'at'>): Promise<void> {
     const audit: AuditEntry = { at: this.#now().toISOString(), ...entry };
     await appendFile(join(this.#dir, 'audit.jsonl'), `${JSON.stringify(audit)}\n`);
-    await writeFileAtomic(join(this.#dir, 'control.json'), `${JSON.stringify(next, null, 2)}\n`);
+    const text = `${JSON.stringify(next, null, 2)}\n`;
+    this.#lastText = text;
+    await writeFileAtomic(join(this.#dir, 'control.json'), text);
     this.#apply(next);
   }
 }

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { DiscoveryError, errorMessage } from '../platform/errors.ts';
 import type { Source, SourceErrorHandler, SourceStatus } from './source.ts';
-import type { FileWatch } from './file-watch.ts';
-import { watchFile } from './file-watch.ts';
+import type { FileWatch } from '../platform/file-watch.ts';
+import { watchFile } from '../platform/file-watch.ts';
 
 export interface SnapshotFileSourceOptions<T> {
   readonly name: string;

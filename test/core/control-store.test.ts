@@ -64,3 +64,29 @@ test('control: a corrupt state file stops the start with a clear error instead o
   await writeFile(join(dir, 'control.json'), '{"mode": "sometimes", "pins": []}');
   await assert.rejects(open(dir), /mode must be one of/);
 });
+
+test('control: replicas sharing a state dir follow each other (kill-switch on every replica); a bad shared write is ignored', async () => {
+  const a = await open();
+  const b = await open(a.dir);
+  const errors: string[] = [];
+  b.store.watchShared(50, (m) => errors.push(m));
+  try {
+    const before = b.store.index('reviews');
+    await a.store.setMode('consul-only', { actor: 'oncall', reason: 'drill' });
+    for (let i = 0; i < 200 && b.store.mode !== 'consul-only'; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(b.store.mode, 'consul-only');
+    assert.ok(b.store.index('reviews') > before, 'the follower stamps a new index');
+    assert.ok(b.events.some((e) => e.all), 'and wakes every waiter');
+
+    await a.store.pin('reviews', undefined, { actor: 'oncall', reason: 'x' });
+    for (let i = 0; i < 200 && !b.store.pinFor('reviews', null); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(b.store.pinFor('reviews', null));
+
+    await writeFile(join(a.dir, 'control.json'), '{"mode": "sideways"');
+    for (let i = 0; i < 200 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.match(errors[0] ?? '', /ignoring a change/);
+    assert.equal(b.store.mode, 'consul-only', 'a broken shared file changes nothing');
+  } finally {
+    b.store.stopWatching();
+  }
+});
