@@ -235,7 +235,7 @@ async function serve(port: number): Promise<void> {
   const { ControlStore } = await import('../src/control/control-store.ts');
   const { Lookups } = await import('../src/lookup/lookup.ts');
   const { NO_GATE } = await import('../src/lookup/sidecar-gate.ts');
-  const { CoreMetrics } = await import('../src/platform/metrics.ts');
+  const { CoreMetrics } = await import('../src/core-metrics.ts');
   const { createLogger } = await import('../src/platform/log.ts');
   const { DEFAULT_CONFIG } = await import('../src/config/defaults.ts');
   const { startDnsServer } = await import('../src/frontends/dns/server.ts');

@@ -45,7 +45,7 @@ async function loadOnce(dir: string, kubeFile: string): Promise<{ syncMs: number
     const loaded = await new Promise<{ syncMs: number; services: number; callers: number }>((resolve, reject) => {
       let buf = '';
       const timer = setTimeout(() => reject(new Error('world not loaded within 120 s')), 120_000);
-      child.stdout!.on('data', (d: Buffer) => {
+      child.stdout.on('data', (d: Buffer) => {
         buf += d.toString();
         for (const line of buf.split('\n')) {
           if (line.includes('"world loaded"')) {

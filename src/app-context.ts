@@ -6,7 +6,7 @@ import type { ChangeBus, IndexClock } from './world/changes.ts';
 import type { WorldStore } from './world/store.ts';
 import type { ControlStore } from './control/control-store.ts';
 import type { Lookups } from './lookup/lookup.ts';
-import type { CoreMetrics } from './platform/metrics.ts';
+import type { CoreMetrics } from './core-metrics.ts';
 
 export interface AppContext {
   readonly config: DiscoveryConfig;

@@ -6,7 +6,7 @@ import type { AppContext } from './app-context.ts';
 import type { DiscoveryConfig } from './config/config.ts';
 import { parseAddr } from './config/load.ts';
 import type { Logger } from './platform/log.ts';
-import { CoreMetrics } from './platform/metrics.ts';
+import { CoreMetrics } from './core-metrics.ts';
 import { DiscoveryError, errorMessage } from './platform/errors.ts';
 import { ChangeBus, IndexClock } from './world/changes.ts';
 import { EMPTY_CATALOG, WorldStore } from './world/store.ts';
@@ -75,7 +75,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
 
     if (config.consulSnapshot) {
       const s = consulSnapshotSource(config.consulSnapshot, config.datacenter, { pollIntervalMs: config.snapshotPollMs, onError: sourceError('consul-snapshot') });
-      sources.push(s as Source<unknown>);
+      sources.push(s);
       await s.start((catalog) => {
         sourceCatalog = catalog;
         publishCatalog();
@@ -91,7 +91,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
         onError: sourceError('kube-snapshot'),
         onIgnored: (ignored) => log.debug({ ignored: Object.fromEntries(ignored) }, 'kube snapshot: objects of other kinds ignored'),
       });
-      sources.push(s as Source<unknown>);
+      sources.push(s);
       await s.start((kube) => {
         world.update({ kube });
         metrics.reloads.inc({ source: 'kube-snapshot', result: 'ok' });
@@ -144,7 +144,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
 
   async function stop(): Promise<void> {
     // Blocking queries first (answered with the current index), then listeners, then writers.
-    const steps: Array<[string, () => Promise<unknown> | unknown]> = [
+    const steps: Array<[string, () => unknown]> = [
       ['http', () => http?.close()],
       ['dns', () => dns?.close()],
       ['admin', () => admin?.close()],

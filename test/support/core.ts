@@ -12,7 +12,7 @@ import { WorldStore } from '../../src/world/store.ts';
 import { ControlStore } from '../../src/control/control-store.ts';
 import { Lookups, type Observation } from '../../src/lookup/lookup.ts';
 import { NO_GATE, type SidecarGateView } from '../../src/lookup/sidecar-gate.ts';
-import { CoreMetrics } from '../../src/platform/metrics.ts';
+import { CoreMetrics } from '../../src/core-metrics.ts';
 import { createLogger } from '../../src/platform/log.ts';
 import { standardWorld } from './world-fixtures.ts';
 

@@ -63,8 +63,8 @@ export async function startServe(args: string[], env: Record<string, string> = {
   );
   const logs: string[] = [];
   const collect = (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean));
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const exited = once(child, 'exit');
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -95,7 +95,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
 }
 
 /** Poll `fn` until it returns a truthy value (bounded); for real asynchronous effects only. */
-export async function eventually<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -105,7 +105,7 @@ export async function eventually<T>(fn: () => Promise<T> | T, what: string, time
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last instanceof Error ? last.message : JSON.stringify(last))}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -2,9 +2,9 @@
 // theirs beside their code, registered into the same Registry.
 
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Decision, Mode } from '../decision/decide.ts';
-import { MODES } from '../decision/decide.ts';
-import type { FrontEnd, LookupCounters } from '../lookup/lookup.ts';
+import type { Decision, Mode } from './decision/decide.ts';
+import { MODES } from './decision/decide.ts';
+import type { FrontEnd, LookupCounters } from './lookup/lookup.ts';
 
 export class CoreMetrics implements LookupCounters {
   readonly registry: Registry;
