@@ -118,7 +118,8 @@ test('bad PUT bodies are a 400 and change nothing on disk or in the catalog', as
 });
 
 test('tokens are accepted in all three forms and ignored', async () => {
-  for (const o of [{ q: '?token=secret' }, { h: { 'X-Consul-Token': 'secret' } }, { h: { Authorization: 'Bearer secret' } }]) {
+  const forms: Array<{ q?: string; h?: Record<string, string> }> = [{ q: '?token=secret' }, { h: { 'X-Consul-Token': 'secret' } }, { h: { Authorization: 'Bearer secret' } }];
+  for (const o of forms) {
     const r = await call(s.port, `/v1/catalog/services${o.q ?? ''}`, { headers: o.h });
     assert.equal(r.status, 200);
   }
