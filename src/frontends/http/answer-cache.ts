@@ -28,15 +28,18 @@ export class AnswerCache {
     return this.#slots.size;
   }
 
-  /** The cached answer when its version is current, else builds, stores and returns a new one. */
-  get(slot: string, version: unknown, build: () => string): CachedAnswer {
+  /**
+   * The cached answer when its version is current, else builds, stores and returns a new one.
+   * The builder is an object, not a closure: no function is created per request on the hit path.
+   */
+  get(slot: string, version: unknown, builder: { build(): string }): CachedAnswer {
     const hit = this.#slots.get(slot);
     if (hit !== undefined && hit.version === version) {
       this.hits++;
       return hit;
     }
     this.misses++;
-    const entry: CachedAnswer = { version, body: Buffer.from(build()), gzip: undefined };
+    const entry: CachedAnswer = { version, body: Buffer.from(builder.build()), gzip: undefined };
     if (hit === undefined && this.#slots.size >= this.#max) {
       // Oldest slot first (Map keeps insertion order): cheap, and hot slots are re-inserted on every change anyway.
       const oldest = this.#slots.keys().next().value;

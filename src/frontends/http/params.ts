@@ -55,8 +55,25 @@ function parseIndex(text: string): number {
   return Number(text);
 }
 
+const DEFAULT_OPTIONS: ReadOptions = Object.freeze({ index: 0, waitMs: 0, consistency: 'leader', pretty: false, tags: [], nodeMeta: [], filter: '' });
+
+function compareMeta(a: readonly [string, string], b: readonly [string, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+}
+
+function splitMeta(kv: string): [string, string] {
+  const c = kv.indexOf(':');
+  return c < 0 ? [kv, ''] : [kv.slice(0, c), kv.slice(c + 1)];
+}
+
+function lower(t: string): string {
+  return t.toLowerCase();
+}
+
 /** Validates what every catalog/health read shares. Throws HttpError with Consul's status and text. */
 export function parseReadOptions(q: Query, headers: Readonly<Record<string, string | string[] | undefined>>, datacenter: string): ReadOptions {
+  // The common case (a plain GET) costs nothing beyond two header lookups.
+  if (q.size === 0 && headers['x-consul-namespace'] === undefined && headers['x-consul-partition'] === undefined) return DEFAULT_OPTIONS;
   // CE rejects Enterprise tenancy even when it names the default (agent/http_ce.go).
   if (first(q, 'ns') || headers['x-consul-namespace']) throw new HttpError(400, 'Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature');
   if (first(q, 'partition') || headers['x-consul-partition']) throw new HttpError(400, 'Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature');
@@ -89,13 +106,8 @@ export function parseReadOptions(q: Query, headers: Readonly<Record<string, stri
   const dc = first(q, 'dc');
   if (dc !== undefined && dc !== '' && dc !== datacenter) throw new HttpError(500, 'No path to datacenter');
 
-  const tags = (q.get('tag') ?? []).map((t) => t.toLowerCase()).sort();
-  const nodeMeta = (q.get('node-meta') ?? [])
-    .map((kv): [string, string] => {
-      const c = kv.indexOf(':');
-      return c < 0 ? [kv, ''] : [kv.slice(0, c), kv.slice(c + 1)];
-    })
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  const tags = (q.get('tag') ?? []).map(lower).sort();
+  const nodeMeta = (q.get('node-meta') ?? []).map(splitMeta).sort(compareMeta);
   return { index, waitMs, consistency, pretty: q.has('pretty'), tags, nodeMeta, filter: first(q, 'filter') ?? '' };
 }
 

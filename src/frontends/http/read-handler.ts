@@ -24,7 +24,7 @@ export interface Answer {
   /** Compared with ===: the same version means the same bytes. */
   readonly version: unknown;
   /** Serializes the body; may throw HttpError (bad filter, bad ?passing), which is answered after any wait. */
-  readonly build: () => string;
+  build(): string;
 }
 
 export interface ReadEndpoint {
@@ -52,7 +52,7 @@ export function readOptions(deps: HttpDeps, req: FastifyRequest, reply: FastifyR
 function send(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply, o: ReadOptions, a: Answer): void {
   let entry;
   try {
-    entry = deps.cache.get(a.slot, a.version, a.build);
+    entry = deps.cache.get(a.slot, a.version, a);
   } catch (err) {
     sendFailure(reply, err);
     return;
@@ -96,12 +96,15 @@ export function serveRead(deps: HttpDeps, req: FastifyRequest, reply: FastifyRep
   });
 }
 
+// eslint-disable-next-line no-control-regex
+const NON_PRINTABLE = /[\x00-\x1f\x7f]/;
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
 /** Path parameter after a subtree prefix, as Consul's ServeMux gives it; rejects names no service can have. */
 export function pathParam(req: FastifyRequest, missing: string): string {
   const v = (req.params as Record<string, string | undefined>)['*'] ?? '';
   if (v === '') throw new HttpError(400, missing);
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(v)) throw new HttpError(400, 'Invalid URL path: contains non-printable characters');
-  if (v.split('/').some((seg) => seg === '.' || seg === '..')) throw new HttpError(400, 'Invalid URL path: dot segments are not allowed');
+  if (NON_PRINTABLE.test(v)) throw new HttpError(400, 'Invalid URL path: contains non-printable characters');
+  if (DOT_SEGMENT.test(v)) throw new HttpError(400, 'Invalid URL path: dot segments are not allowed');
   return v;
 }

@@ -7,7 +7,7 @@ import type { LookupResult } from '../../lookup/lookup.ts';
 import { compileFilter } from './filter.ts';
 import type { ReadOptions } from './params.ts';
 import { shapeKey } from './params.ts';
-import type { HttpDeps, ReadEndpoint } from './read-handler.ts';
+import type { Answer, HttpDeps, ReadEndpoint } from './read-handler.ts';
 import {
   CHECK_FIELDS,
   CHECK_SERVICE_NODE_FIELDS,
@@ -38,7 +38,7 @@ function matchesNodeMeta(i: ConsulInstance, meta: ReadOptions['nodeMeta']): bool
  */
 export function selectInstances(r: LookupResult, o: ReadOptions, passing: boolean): readonly ConsulInstance[] {
   const consul = r.service?.instances ?? [];
-  const selected = (i: ConsulInstance) => matchesTags(i, o.tags) && matchesNodeMeta(i, o.nodeMeta);
+  const selected = (i: ConsulInstance): boolean => matchesTags(i, o.tags) && matchesNodeMeta(i, o.nodeMeta);
   if (r.decision.route === 'mesh') {
     if (o.tags.length === 0 && o.nodeMeta.length === 0) return r.instances;
     return consul.some(selected) ? r.instances : [];
@@ -64,34 +64,72 @@ function buildBody(route: ServiceRoute, r: LookupResult, o: ReadOptions, passing
   }
 }
 
+/** One evaluation of a service endpoint; `build` serializes it on a cache miss. */
+class ServiceAnswer implements Answer {
+  readonly index: number;
+  readonly slot: string;
+  readonly version: string;
+  readonly #ep: ServiceEndpoint;
+  readonly #r: LookupResult;
+
+  constructor(ep: ServiceEndpoint, r: LookupResult, slot: string, version: string) {
+    this.#ep = ep;
+    this.#r = r;
+    this.index = r.index;
+    this.slot = slot;
+    this.version = version;
+  }
+
+  build(): string {
+    const ep = this.#ep;
+    if (ep.passing instanceof Error) throw ep.passing;
+    return buildBody(ep.route, this.#r, ep.options, ep.passing);
+  }
+}
+
 /**
- * @param passing parsed ?passing, or an Error to report once the (possible) wait is over,
- *   as Consul validates it only after the blocking RPC returns.
+ * A per-caller service read. A class rather than closures: it is created for every request, and
+ * per-request function objects are measurable at this rate.
  */
-export function serviceEndpoint(deps: HttpDeps, route: ServiceRoute, callerIp: string, name: string, o: ReadOptions, passing: boolean | Error): ReadEndpoint {
-  const { lookups, world } = deps.ctx;
-  const key = name.toLowerCase();
-  const slotConsul = `${route}\0${key}\0${passing instanceof Error ? '!' : shapeKey(o, passing)}`;
-  const slotMesh = `${slotConsul}\0mesh`;
-  const subsetByConsul = o.tags.length > 0 || o.nodeMeta.length > 0;
-  return {
-    service: key,
-    callerIp,
-    evaluate(observe) {
-      const r = lookups.lookup(callerIp, name, 'http', observe);
-      // A mesh answer narrowed by tags also depends on Consul's instances.
-      const version = r.decision.route === 'mesh' && subsetByConsul ? `${r.contentVersion}/c${world.consul(key)}` : r.contentVersion;
-      return {
-        index: r.index,
-        // Mesh and Consul answers get separate slots, so callers of both kinds do not evict each other.
-        slot: r.decision.route === 'mesh' ? slotMesh : slotConsul,
-        version,
-        build: () => {
-          if (passing instanceof Error) throw passing;
-          return buildBody(route, r, o, passing);
-        },
-      };
-    },
-    index: () => lookups.index(lookups.caller(callerIp), key),
-  };
+export class ServiceEndpoint implements ReadEndpoint {
+  readonly service: string;
+  readonly callerIp: string;
+  readonly route: ServiceRoute;
+  readonly options: ReadOptions;
+  /** Parsed ?passing, or the error to report once the (possible) wait is over: Consul validates it after the blocking RPC. */
+  readonly passing: boolean | Error;
+  readonly #deps: HttpDeps;
+  readonly #name: string;
+  readonly #slotConsul: string;
+  readonly #subsetByConsul: boolean;
+
+  constructor(deps: HttpDeps, route: ServiceRoute, callerIp: string, name: string, o: ReadOptions, passing: boolean | Error) {
+    this.#deps = deps;
+    this.route = route;
+    this.callerIp = callerIp;
+    this.#name = name;
+    this.service = name.toLowerCase();
+    this.options = o;
+    this.passing = passing;
+    this.#slotConsul = `${route}\0${this.service}\0${passing instanceof Error ? '!' : shapeKey(o, passing)}`;
+    this.#subsetByConsul = o.tags.length > 0 || o.nodeMeta.length > 0;
+  }
+
+  evaluate(observe: boolean): Answer {
+    const r = this.#deps.ctx.lookups.lookup(this.callerIp, this.#name, 'http', observe);
+    if (r.decision.route !== 'mesh') return new ServiceAnswer(this, r, this.#slotConsul, r.contentVersion);
+    // Mesh and Consul answers get separate slots, so callers of both kinds do not evict each other;
+    // a mesh answer narrowed by tags also depends on Consul's instances.
+    const version = this.#subsetByConsul ? `${r.contentVersion}/c${this.#deps.ctx.world.consul(this.service)}` : r.contentVersion;
+    return new ServiceAnswer(this, r, `${this.#slotConsul}\0mesh`, version);
+  }
+
+  index(): number {
+    const { lookups } = this.#deps.ctx;
+    return lookups.index(lookups.caller(this.callerIp), this.service);
+  }
+}
+
+export function serviceEndpoint(deps: HttpDeps, route: ServiceRoute, callerIp: string, name: string, o: ReadOptions, passing: boolean | Error): ServiceEndpoint {
+  return new ServiceEndpoint(deps, route, callerIp, name, o, passing);
 }
