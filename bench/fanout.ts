@@ -30,7 +30,7 @@ function getIndex(port: number): Promise<number> {
 function ask<T>(child: Child, msg: object): Promise<T> {
   return new Promise((resolve) => {
     child.proc.once('message', (m) => resolve(m as T));
-    child.proc.send!(msg);
+    child.proc.send(msg);
   });
 }
 

@@ -70,7 +70,7 @@ export function indexOf(r: Res): number {
 
 /** An http.Agent bound to a source address (for the consul npm client). */
 export function agentFrom(localAddress: string): Agent {
-  return new Agent({ keepAlive: true, localAddress } as ConstructorParameters<typeof Agent>[0]);
+  return new Agent({ keepAlive: true, localAddress });
 }
 
 /** Resolves once `cond` holds, polling on the event loop (never a fixed sleep). */

@@ -33,7 +33,7 @@ function jsonBody(req: FastifyRequest, optional = false): unknown {
     throw new HttpError(400, 'Request decode failed: empty body');
   }
   try {
-    return JSON.parse(String(raw));
+    return JSON.parse(typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : '');
   } catch (err) {
     throw new HttpError(400, `Request decode failed: ${(err as Error).message}`);
   }

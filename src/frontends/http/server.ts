@@ -67,8 +67,10 @@ export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions =
   const metrics = createHttpMetrics(ctx.metrics.registry, () => waiters.size);
   const unsubscribe = ctx.bus.subscribe(waiters.onChange);
 
+  // Typed as fastify's logger interface so the instance type stays the default FastifyInstance.
+  const logger: FastifyBaseLogger = ctx.log.child({ component: 'http' });
   const app = Fastify({
-    loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: logger,
     // Request lines carry ?token=; per-request data goes to metrics, not logs.
     logController: new LogController({ disableRequestLogging: true }),
     // No per-request child logger (pino child() costs microseconds on a path that answers from a cache).
