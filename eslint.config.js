@@ -29,7 +29,7 @@ export default tseslint.config(
   },
   // node:test's test() returns a promise the runner awaits itself.
   { files: ['test/**/*.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-floating-promises': 'off' } },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } } },
   layer('platform', ['world', 'decision', 'lookup', 'frontends', 'observe', 'reconcile', 'sinks', 'sources', 'control', 'admin', 'cli']),
   layer('world', ['decision', 'lookup', 'frontends', 'observe', 'reconcile', 'sinks', 'sources', 'control', 'admin', 'cli']),
   layer('decision', ['lookup', 'frontends', 'observe', 'reconcile', 'sinks', 'sources', 'control', 'admin', 'cli']),

@@ -12,6 +12,7 @@
 // Kills only the children it started, by PID. Files live in a temp dir removed at the end.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { benchScript } from './node-script.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -145,8 +146,7 @@ zone "consul" { type primary; file "${dir}/consul.zone"; };
 
 async function startDiscovery(): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const self = resolve(import.meta.dirname, 'dns.ts');
-  const child = spawn('taskset', ['-c', SERVER_CORE, process.execPath, '--import', 'tsx', self, '--serve', String(port)], { stdio: ['ignore', 'ignore', 'inherit'], cwd: resolve(import.meta.dirname, '..') });
+  const child = spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...benchScript('dns.ts'), '--serve', String(port)], { stdio: ['ignore', 'ignore', 'inherit'], cwd: resolve(import.meta.dirname, '..') });
   try {
     await waitFor(port, 'ns.node.dc1.consul', 1) .catch(() => undefined);
     await waitFor(port, 'svc-0001.service.consul', 150);

@@ -13,7 +13,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { benchScript } from './node-script.ts';
 import { parseArgs } from 'node:util';
 import { request } from 'node:http';
 
@@ -23,8 +24,6 @@ export interface BenchResult {
   notes: string[];
 }
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const SERVER = join(HERE, 'http-server.ts');
 const PATH = '/v1/health/service/bench';
 
 function hasCmd(cmd: string): boolean {
@@ -49,7 +48,7 @@ export interface Child {
 
 /** Starts bench/http-server.ts in `mode` on core 1 and waits for its port. */
 export function startChild(args: string[], ipc = false): Promise<Child> {
-  const [cmd, argv] = pinned(1, process.execPath, ['--import', 'tsx', SERVER, ...args]);
+  const [cmd, argv] = pinned(1, process.execPath, [...benchScript('http-server.ts'), ...args]);
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])], env: { ...process.env, TEST_LOG_LEVEL: 'silent' } });
   return new Promise((resolve, reject) => {
     let buf = '';

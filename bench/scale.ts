@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { discoveryCli } from './node-script.ts';
 import { generateWorld } from './world-gen.ts';
 import { freePort } from '../test/support/process.ts';
 
-const BIN = fileURLToPath(new URL('../bin/discovery.js', import.meta.url));
 const RUNS = 3;
 
 export interface BenchResult {
@@ -37,7 +37,7 @@ async function loadOnce(dir: string, kubeFile: string): Promise<{ syncMs: number
   const ports = [await freePort(), await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--consul-snapshot', join(dir, 'consul.json'), '--kube-snapshot', join(dir, kubeFile), '--state-dir', join(dir, `state-${Date.now()}`),
+    [...discoveryCli(), 'serve', '--consul-snapshot', join(dir, 'consul.json'), '--kube-snapshot', join(dir, kubeFile), '--state-dir', join(dir, `state-${Date.now()}`),
       '--http-addr', `127.0.0.1:${ports[0]}`, '--dns-addr', `127.0.0.1:${ports[1]}`, '--admin-addr', `127.0.0.1:${ports[2]}`],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DISCOVERY_LOG_LEVEL: 'info', DISCOVERY_SIDECARS: 'false' } },
   );

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = fileURLToPath(new URL('../../bin/discovery.js', import.meta.url));
+// Always the sources under test (never a possibly stale dist/ build).
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const srv = createServer();
@@ -36,7 +37,7 @@ export interface RunResult {
 
 export function run(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -58,7 +59,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
   const addr = { http: `127.0.0.1:${http}`, dns: `127.0.0.1:${dns}`, admin: `127.0.0.1:${admin}` };
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--http-addr', addr.http, '--dns-addr', addr.dns, '--admin-addr', addr.admin, ...args],
+    ['--import', 'tsx', MAIN, 'serve', '--http-addr', addr.http, '--dns-addr', addr.dns, '--admin-addr', addr.admin, ...args],
     { cwd: ROOT, env: { ...process.env, DISCOVERY_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: string[] = [];
