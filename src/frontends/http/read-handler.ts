@@ -6,7 +6,7 @@ import type { AppContext } from '../../app-context.ts';
 import type { AnswerCache } from './answer-cache.ts';
 import { blockingTimeoutMs, type WaiterRegistry, type WakeReason } from './blocking.ts';
 import { parseQueryString, parseReadOptions, type Query, type ReadOptions, HttpError } from './params.ts';
-import { sendFailure, sendJson, setIndexHeaders } from './reply.ts';
+import { sendFailure, writeAnswer } from './reply.ts';
 
 export interface HttpDeps {
   readonly ctx: AppContext;
@@ -57,8 +57,7 @@ function send(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply, o: ReadO
     sendFailure(reply, err);
     return;
   }
-  setIndexHeaders(reply, a.index, o.consistency);
-  sendJson(req, reply, entry);
+  writeAnswer(req, reply, entry, a.index, o.consistency);
 }
 
 export function serveRead(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply, o: ReadOptions, ep: ReadEndpoint): void {
