@@ -48,7 +48,9 @@ export interface Child {
 
 /** Starts bench/http-server.ts in `mode` on core 1 and waits for its port. */
 export function startChild(args: string[], ipc = false): Promise<Child> {
-  const [cmd, argv] = pinned(1, process.execPath, [...benchScript('http-server.ts'), ...args]);
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server under test.
+  const extra = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const [cmd, argv] = pinned(1, process.execPath, [...extra, ...benchScript('http-server.ts'), ...args]);
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])], env: { ...process.env, TEST_LOG_LEVEL: 'silent' } });
   return new Promise((resolve, reject) => {
     let buf = '';
