@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseGoDuration } from '../../src/frontends/http/go-duration.ts';
+import { parseGoDuration } from '../../src/platform/go-duration.ts';
 import { compileFilter } from '../../src/frontends/http/filter.ts';
 import { goJson } from '../../src/frontends/http/render.ts';
 import { HttpError } from '../../src/frontends/http/params.ts';

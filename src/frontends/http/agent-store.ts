@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { CheckStatus, ConsulCatalog, ConsulInstance, ConsulNode, ConsulService, HealthCheck, NodeService } from '../../world/consul-types.ts';
 import { writeFileAtomic } from '../../platform/atomic-file.ts';
 import { DiscoveryError, errorMessage } from '../../platform/errors.ts';
-import { parseGoDuration } from './go-duration.ts';
+import { parseGoDuration } from '../../platform/go-duration.ts';
 import { HttpError } from './params.ts';
 
 export interface AgentCheck {

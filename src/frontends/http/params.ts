@@ -1,7 +1,7 @@
 // Query-string parsing with Consul's rules (agent/http.go parseInternal): flags are presence-based,
 // `tag` and `node-meta` repeat, and validation errors come out in Consul's order and words.
 
-import { parseGoDuration } from './go-duration.ts';
+import { parseGoDuration } from '../../platform/go-duration.ts';
 
 export type Query = ReadonlyMap<string, readonly string[]>;
 
