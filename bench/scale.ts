@@ -57,8 +57,8 @@ async function loadOnce(dir: string, kubeFile: string): Promise<{ syncMs: number
       });
       child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
     });
-    // Let the listeners come up and V8's memory reducer run (it shrinks the heap a few seconds after allocation stops) before reading RSS.
-    await new Promise((r) => setTimeout(r, 8000));
+    // Let the listeners come up and the post-load collection run before reading RSS.
+    await new Promise((r) => setTimeout(r, 3000));
     return { ...loaded, rss: await rssMb(child.pid!) };
   } finally {
     child.kill('SIGKILL');

@@ -7,6 +7,7 @@ import type { DiscoveryConfig } from './config/config.ts';
 import { parseAddr } from './config/load.ts';
 import type { Logger } from './platform/log.ts';
 import { CoreMetrics } from './core-metrics.ts';
+import { releaseAfterLoad } from './platform/heap.ts';
 import { DiscoveryError, errorMessage } from './platform/errors.ts';
 import { ChangeBus, IndexClock } from './world/changes.ts';
 import { EMPTY_CATALOG, WorldStore } from './world/store.ts';
@@ -80,6 +81,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
         sourceCatalog = catalog;
         publishCatalog();
         metrics.reloads.inc({ source: 'consul-snapshot', result: 'ok' });
+        releaseAfterLoad();
         log.info({ source: 'consul-snapshot', services: catalog.services.size, nodes: catalog.nodes.size }, 'Consul snapshot loaded');
       });
     } else {
@@ -95,6 +97,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
       await s.start((kube) => {
         world.update({ kube });
         metrics.reloads.inc({ source: 'kube-snapshot', result: 'ok' });
+        releaseAfterLoad();
         log.info({ source: 'kube-snapshot', pods: kube.pods.length, services: kube.services.length, sidecars: kube.sidecars.length }, 'Kubernetes snapshot loaded');
       });
     }

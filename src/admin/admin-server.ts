@@ -3,7 +3,7 @@
 // or load; bearer-token protected, and refused off loopback without a token (config enforces it).
 
 import { timingSafeEqual, createHash } from 'node:crypto';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import type { Mode } from '../decision/decide.ts';
 import { MODES } from '../decision/decide.ts';
@@ -45,7 +45,7 @@ function str(o: Record<string, unknown>, key: string, required: boolean): string
 }
 
 export function buildAdminServer(ctx: AppContext, deps: AdminDeps) {
-  const app = Fastify({ loggerInstance: ctx.log.child({ component: 'admin' }), disableRequestLogging: true, bodyLimit: 64 * 1024 });
+  const app = Fastify({ loggerInstance: ctx.log.child({ component: 'admin' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
   const token = ctx.config.adminToken;
   const tokenDigest = token ? digest(token) : null;
 

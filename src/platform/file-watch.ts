@@ -28,7 +28,10 @@ export const DEFAULT_DEBOUNCE_MS = 100;
 /** Kubernetes' atomic writer publishes a ConfigMap/Secret volume by renaming a new `..data` symlink over the old one. */
 const KUBE_ATOMIC_DATA = '..data';
 
-export function watchFile(path: string, onMaybeChanged: () => void, opts: FileWatchOptions = {}): FileWatch {
+/** 'event': the directory reported a change to the file; 'poll': the periodic fallback fired. */
+export type WatchReason = 'event' | 'poll';
+
+export function watchFile(path: string, onMaybeChanged: (reason: WatchReason) => void, opts: FileWatchOptions = {}): FileWatch {
   const full = resolve(path);
   const dir = dirname(full);
   const name = basename(full);
@@ -38,15 +41,15 @@ export function watchFile(path: string, onMaybeChanged: () => void, opts: FileWa
   let debounce: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
 
-  const fire = () => {
-    if (!closed) onMaybeChanged();
+  const fire = (reason: WatchReason) => {
+    if (!closed) onMaybeChanged(reason);
   };
   const schedule = () => {
     if (closed) return;
     if (debounce) clearTimeout(debounce);
     debounce = setTimeout(() => {
       debounce = undefined;
-      fire();
+      fire('event');
     }, debounceMs);
   };
 
@@ -63,7 +66,7 @@ export function watchFile(path: string, onMaybeChanged: () => void, opts: FileWa
   } catch {
     watcher = undefined;
   }
-  const poll = setInterval(fire, pollMs);
+  const poll = setInterval(fire, pollMs, 'poll');
 
   return {
     get watching() {

@@ -4,10 +4,10 @@
 // is reported once, and the next good edit is picked up without a restart.
 
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { DiscoveryError, errorMessage } from '../platform/errors.ts';
 import type { Source, SourceErrorHandler, SourceStatus } from './source.ts';
-import type { FileWatch } from '../platform/file-watch.ts';
+import type { FileWatch, WatchReason } from '../platform/file-watch.ts';
 import { watchFile } from '../platform/file-watch.ts';
 
 export interface SnapshotFileSourceOptions<T> {
@@ -45,6 +45,10 @@ export class SnapshotFileSource<T> implements Source<T> {
   #badHash: string | null = null;
   #inFlight: Promise<void> | null = null;
   #again = false;
+  /** A watch event asked: read the file whatever its metadata says. */
+  #force = false;
+  /** Metadata of the file when it was last read: an unchanged signature lets a poll skip the read. */
+  #lastSig: string | null = null;
   #lastLoadAt: number | null = null;
   #lastError: string | null = null;
   #loads = 0;
@@ -60,8 +64,9 @@ export class SnapshotFileSource<T> implements Source<T> {
     if (this.#onData) throw new Error(`source ${this.name} already started`);
     this.#onData = onData;
     // Watch before the first read, so a change racing the initial load is not missed.
-    this.#watch = watchFile(this.file, () => this.#trigger(), { pollIntervalMs: this.#opts.pollIntervalMs, debounceMs: this.#opts.debounceMs });
+    this.#watch = watchFile(this.file, (reason) => this.#trigger(reason), { pollIntervalMs: this.#opts.pollIntervalMs, debounceMs: this.#opts.debounceMs });
     try {
+      this.#lastSig = await this.#signature();
       const text = await this.#read();
       const data = this.#parse(text);
       this.#goodHash = sha256(text);
@@ -92,14 +97,15 @@ export class SnapshotFileSource<T> implements Source<T> {
   /** Check the file now, as a watch event would (admin "reload", tests). Resolves true when a new version was delivered. */
   async reload(): Promise<boolean> {
     const before = this.#loads;
-    this.#trigger();
+    this.#trigger('event');
     await this.#inFlight;
     return this.#loads > before;
   }
 
-  #trigger(): void {
+  #trigger(reason: WatchReason): void {
     if (this.#stopped || !this.#onData) return;
     this.#again = true;
+    if (reason === 'event') this.#force = true;
     // .finally runs asynchronously, so #inFlight is always cleared after it is set.
     this.#inFlight ??= this.#drain().finally(() => {
       this.#inFlight = null;
@@ -110,11 +116,31 @@ export class SnapshotFileSource<T> implements Source<T> {
   async #drain(): Promise<void> {
     while (this.#again && !this.#stopped) {
       this.#again = false;
-      await this.#check();
+      const force = this.#force;
+      this.#force = false;
+      await this.#check(force);
     }
   }
 
-  async #check(): Promise<void> {
+  /**
+   * Identity and times of the file behind the path (stat follows the ConfigMap `..data` symlink, so
+   * a swap changes the inode). Polls compare it before reading: re-reading and hashing a 40 MB
+   * snapshot every poll interval would churn the heap for nothing.
+   */
+  async #signature(): Promise<string | null> {
+    try {
+      const s = await stat(this.file, { bigint: true });
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    } catch {
+      return null;
+    }
+  }
+
+  async #check(force: boolean): Promise<void> {
+    const sig = await this.#signature();
+    // Timestamps are coarse (a few ms), so only polls trust an unchanged signature; watch events always read.
+    if (!force && sig !== null && sig === this.#lastSig) return;
+    this.#lastSig = sig;
     let text: string;
     try {
       text = await this.#read();
