@@ -80,11 +80,26 @@ export async function startDnsServer(ctx: AppContext, addr: string): Promise<Dns
     }
   };
 
-  const udp = await bindUdp(host, port);
+  // UDP and TCP on one port, as clients expect (a truncated UDP answer is retried over TCP on the
+  // same port). With port 0 a free UDP port may be taken for TCP: pick again, a bounded number of times.
+  let udp: UdpSocket | undefined;
+  let tcp: Server | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const u = await bindUdp(host, port);
+    try {
+      tcp = await listenTcp(host, u.address().port);
+      udp = u;
+      break;
+    } catch (err) {
+      u.close();
+      if (port !== 0 || attempt >= 20) throw err;
+    }
+  }
   udp.on('error', (err) => log.warn({ err: errorMessage(err) }, 'DNS UDP socket error'));
+  const udpSocket = udp;
   const udpSend = (b: Buffer, port: number, address: string) => {
     metrics.reply('udp', b);
-    udp.send(b, port, address);
+    udpSocket.send(b, port, address);
   };
   udp.on('message', (msg, rinfo) => {
     const reply = handle(msg, rinfo.address, 'udp');
@@ -94,17 +109,6 @@ export async function startDnsServer(ctx: AppContext, addr: string): Promise<Dns
   });
   const udpPort = udp.address().port;
 
-  let tcp: Server;
-  try {
-    tcp = await listenTcp(host, udpPort).catch((err: unknown) => {
-      // Same port for both transports when we can; with port 0 the TCP port may differ.
-      if (port === 0) return listenTcp(host, 0);
-      throw err;
-    });
-  } catch (err) {
-    udp.close();
-    throw err;
-  }
   const connections = new Set<Socket>();
   tcp.maxConnections = TCP_MAX_CONNECTIONS;
   tcp.on('error', (err) => log.warn({ err: errorMessage(err) }, 'DNS TCP server error'));
