@@ -1,7 +1,7 @@
 // The one flow every catalog/health read goes through: validate the query, evaluate the answer,
 // park it if the client's index is current (blocking query), and serve the cached bytes.
 
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ReadReply, ReadRequest } from './exchange.ts';
 import type { AppContext } from '../../app-context.ts';
 import type { AnswerCache } from './answer-cache.ts';
 import { blockingTimeoutMs, type WaiterRegistry, type WakeReason } from './blocking.ts';
@@ -39,7 +39,7 @@ export interface ReadEndpoint {
 }
 
 /** Parses the query and the options; answers the error itself and returns null on a bad request. */
-export function readOptions(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply): { q: Query; o: ReadOptions } | null {
+export function readOptions(deps: HttpDeps, req: ReadRequest, reply: ReadReply): { q: Query; o: ReadOptions } | null {
   try {
     const q = parseQueryString(req.url);
     return { q, o: parseReadOptions(q, req.headers, deps.ctx.config.datacenter) };
@@ -49,7 +49,7 @@ export function readOptions(deps: HttpDeps, req: FastifyRequest, reply: FastifyR
   }
 }
 
-function send(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply, o: ReadOptions, a: Answer): void {
+function send(deps: HttpDeps, req: ReadRequest, reply: ReadReply, o: ReadOptions, a: Answer, extraHeaders: readonly string[]): void {
   let entry;
   try {
     entry = deps.cache.get(a.slot, a.version, a);
@@ -57,10 +57,13 @@ function send(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply, o: ReadO
     sendFailure(reply, err);
     return;
   }
-  writeAnswer(req, reply, entry, a.index, o.consistency);
+  writeAnswer(req, reply, entry, a.index, o.consistency, extraHeaders);
 }
 
-export function serveRead(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply, o: ReadOptions, ep: ReadEndpoint): void {
+const NO_HEADERS: readonly string[] = [];
+
+/** `extraHeaders`: flat name/value list added to a successful answer (e.g. X-Consul-Query-Backend). */
+export function serveRead(deps: HttpDeps, req: ReadRequest, reply: ReadReply, o: ReadOptions, ep: ReadEndpoint, extraHeaders = NO_HEADERS): void {
   let first: Answer;
   try {
     first = ep.evaluate(true);
@@ -69,7 +72,7 @@ export function serveRead(deps: HttpDeps, req: FastifyRequest, reply: FastifyRep
     return;
   }
   if (o.index === 0 || first.index > o.index) {
-    send(deps, req, reply, o, first);
+    send(deps, req, reply, o, first, extraHeaders);
     return;
   }
   const cancel = deps.waiters.park(
@@ -80,7 +83,7 @@ export function serveRead(deps: HttpDeps, req: FastifyRequest, reply: FastifyRep
       currentIndex: () => ep.index(),
       answer: (reason) => {
         try {
-          send(deps, req, reply, o, ep.evaluate(false));
+          send(deps, req, reply, o, ep.evaluate(false), extraHeaders);
         } catch (err) {
           sendFailure(reply, err);
         }
@@ -100,7 +103,7 @@ const NON_PRINTABLE = /[\x00-\x1f\x7f]/;
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 /** Path parameter after a subtree prefix, as Consul's ServeMux gives it; rejects names no service can have. */
-export function pathParam(req: FastifyRequest, missing: string): string {
+export function pathParam(req: ReadRequest, missing: string): string {
   const v = (req.params as Record<string, string | undefined>)['*'] ?? '';
   if (v === '') throw new HttpError(400, missing);
   if (NON_PRINTABLE.test(v)) throw new HttpError(400, 'Invalid URL path: contains non-printable characters');

@@ -1,6 +1,7 @@
 // Writing answers: Consul's headers, plain-text errors, gzip from the answer cache.
 
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ReadReply, ReadRequest } from './exchange.ts';
+import type { Logger } from '../../platform/log.ts';
 import type { CachedAnswer } from './answer-cache.ts';
 import { gzipOf } from './answer-cache.ts';
 import type { Consistency } from './params.ts';
@@ -9,7 +10,7 @@ import { HttpError } from './params.ts';
 export const TEXT = 'text/plain; charset=utf-8';
 export const JSON_TYPE = 'application/json';
 
-function acceptsGzip(req: FastifyRequest): boolean {
+function acceptsGzip(req: ReadRequest): boolean {
   const ae = req.headers['accept-encoding'];
   return typeof ae === 'string' && ae.includes('gzip');
 }
@@ -17,10 +18,11 @@ function acceptsGzip(req: FastifyRequest): boolean {
 /**
  * The hot path of every catalog/health read: Consul's headers and the cached bytes written in one
  * `writeHead` with a flat header list (no per-header bookkeeping in fastify or Node), then `end`.
+ * Nothing on this path may call `setHeader` first: Node then merges the list header by header.
  * The reply is hijacked, so fastify's serializer and header handling are skipped; its response
  * listeners (onResponse: metrics) still run on 'finish'.
  */
-export function writeAnswer(req: FastifyRequest, reply: FastifyReply, entry: CachedAnswer, index: number, consistency: Consistency): void {
+export function writeAnswer(req: ReadRequest, reply: ReadReply, entry: CachedAnswer, index: number, consistency: Consistency, extraHeaders: readonly string[]): void {
   const gz = acceptsGzip(req) ? gzipOf(entry) : null;
   const body = gz ?? entry.body;
   const headers = [
@@ -34,27 +36,35 @@ export function writeAnswer(req: FastifyRequest, reply: FastifyReply, entry: Cac
     'Content-Length', String(body.length),
   ];
   if (gz) headers.push('Content-Encoding', 'gzip');
+  for (const h of extraHeaders) headers.push(h);
   reply.hijack();
   reply.raw.writeHead(200, headers);
   reply.raw.end(body);
 }
 
 /** JSON for answers that are not cached (agent and status endpoints). */
-export function sendJsonText(reply: FastifyReply, body: string): void {
+export function sendJsonText(reply: ReadReply, body: string): void {
   reply.raw.setHeader('X-Consul-Default-Acl-Policy', 'allow');
   // A Buffer, so fastify does not append `; charset=utf-8` (Consul sends the bare type).
   reply.header('content-type', JSON_TYPE).send(Buffer.from(body));
 }
 
-export function sendError(reply: FastifyReply, status: number, message: string): void {
+export function sendError(reply: ReadReply, status: number, message: string): void {
   reply.code(status).header('content-type', TEXT).send(message);
 }
 
+let failureLog: Pick<Logger, 'error'> | undefined;
+
+/** Where unexpected handler failures are logged (the fast path has no fastify logger). */
+export function setFailureLog(log: Pick<Logger, 'error'>): void {
+  failureLog = log;
+}
+
 /** HttpError → its status and text; anything else is a 500 with the message (never a crash). */
-export function sendFailure(reply: FastifyReply, err: unknown): void {
+export function sendFailure(reply: ReadReply, err: unknown): void {
   if (err instanceof HttpError) sendError(reply, err.status, err.message);
   else {
-    reply.log.error({ err }, 'HTTP handler failed');
+    failureLog?.error({ err }, 'HTTP handler failed');
     sendError(reply, 500, err instanceof Error ? err.message : String(err));
   }
 }

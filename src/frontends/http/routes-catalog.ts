@@ -12,6 +12,7 @@ import { sendFailure, sendJsonText } from './reply.ts';
 import { route } from './routing.ts';
 import { serviceEndpoint } from './service-answers.ts';
 import { callerIpOf } from './routes-health.ts';
+import type { ReadHandler } from './exchange.ts';
 
 /** A catalog-wide answer: index = Consul's services-table index, version = the catalog object itself. */
 function catalogEndpoint(deps: HttpDeps, slot: string, o: ReadOptions, build: (c: ConsulCatalog) => unknown): ReadEndpoint {
@@ -57,15 +58,9 @@ function nodeServicesMap(instances: readonly ConsulInstance[]): Record<string, u
   return out;
 }
 
-export function registerCatalogRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  route(app, 'GET', '/v1/catalog/services', (req, reply) => {
-    const parsed = readOptions(deps, req, reply);
-    if (!parsed) return;
-    const { o } = parsed;
-    serveRead(deps, req, reply, o, catalogEndpoint(deps, 'catalog-services', o, (c) => servicesMap(c, o)));
-  });
-
-  route(app, 'GET', '/v1/catalog/service/*', (req, reply) => {
+/** GET /v1/catalog/service/:s — also served by the fast path (fast-path.ts). */
+export function catalogServiceHandler(deps: HttpDeps): ReadHandler {
+  return (req, reply) => {
     const parsed = readOptions(deps, req, reply);
     if (!parsed) return;
     try {
@@ -74,7 +69,18 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: HttpDeps): voi
     } catch (err) {
       sendFailure(reply, err);
     }
+  };
+}
+
+export function registerCatalogRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  route(app, 'GET', '/v1/catalog/services', (req, reply) => {
+    const parsed = readOptions(deps, req, reply);
+    if (!parsed) return;
+    const { o } = parsed;
+    serveRead(deps, req, reply, o, catalogEndpoint(deps, 'catalog-services', o, (c) => servicesMap(c, o)));
   });
+
+  route(app, 'GET', '/v1/catalog/service/*', catalogServiceHandler(deps));
 
   route(app, 'GET', '/v1/catalog/nodes', (req, reply) => {
     const parsed = readOptions(deps, req, reply);

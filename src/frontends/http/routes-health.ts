@@ -10,6 +10,7 @@ import { pathParam, readOptions, serveRead, type HttpDeps, type ReadEndpoint } f
 import { CHECK_FIELDS, goJson, renderCheck } from './render.ts';
 import { sendFailure } from './reply.ts';
 import { route } from './routing.ts';
+import type { ReadHandler } from './exchange.ts';
 import { serviceEndpoint } from './service-answers.ts';
 import type { HealthCheck } from '../../world/consul-types.ts';
 
@@ -38,10 +39,14 @@ function checksEndpoint(deps: HttpDeps, slot: string, o: ReadOptions, pick: (all
   };
 }
 
+/** Consul 1.10+ names the backend that answered health/service (consul-compat §3). */
+const QUERY_BACKEND: readonly string[] = ['X-Consul-Query-Backend', 'blocking-query'];
+
 const STATES = new Set(['any', 'passing', 'warning', 'critical']);
 
-export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  route(app, 'GET', '/v1/health/service/*', (req, reply) => {
+/** GET /v1/health/service/:s — also served by the fast path (fast-path.ts). */
+export function healthServiceHandler(deps: HttpDeps): ReadHandler {
+  return (req, reply) => {
     const parsed = readOptions(deps, req, reply);
     if (!parsed) return;
     let name: string;
@@ -56,9 +61,12 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps): void
     } catch (err) {
       passing = err as HttpError;
     }
-    reply.raw.setHeader('X-Consul-Query-Backend', 'blocking-query');
-    serveRead(deps, req, reply, parsed.o, serviceEndpoint(deps, 'health-service', callerIpOf(req.socket.remoteAddress), name, parsed.o, passing));
-  });
+    serveRead(deps, req, reply, parsed.o, serviceEndpoint(deps, 'health-service', callerIpOf(req.socket.remoteAddress), name, parsed.o, passing), QUERY_BACKEND);
+  };
+}
+
+export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  route(app, 'GET', '/v1/health/service/*', healthServiceHandler(deps));
 
   route(app, 'GET', '/v1/health/checks/*', (req, reply) => {
     const parsed = readOptions(deps, req, reply);

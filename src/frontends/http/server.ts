@@ -9,10 +9,12 @@ import { AnswerCache } from './answer-cache.ts';
 import { WaiterRegistry, type WakeReason } from './blocking.ts';
 import { createHttpMetrics } from './metrics.ts';
 import type { HttpDeps } from './read-handler.ts';
-import { sendError, TEXT } from './reply.ts';
+import { sendError, setFailureLog, TEXT } from './reply.ts';
+import { FastPath } from './fast-path.ts';
+import { createServer } from 'node:http';
 import { registerAgentRoutes, type AgentIdentity } from './routes-agent.ts';
-import { registerCatalogRoutes } from './routes-catalog.ts';
-import { registerHealthRoutes } from './routes-health.ts';
+import { catalogServiceHandler, registerCatalogRoutes } from './routes-catalog.ts';
+import { healthServiceHandler, registerHealthRoutes } from './routes-health.ts';
 
 export interface HttpServerOptions {
   /** Registrations store; by default opened in `config.stateDir` (exposed as `HttpFrontEnd.agent`). */
@@ -69,8 +71,35 @@ export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions =
 
   // Typed as fastify's logger interface so the instance type stays the default FastifyInstance.
   const logger: FastifyBaseLogger = ctx.log.child({ component: 'http' });
+  setFailureLog(logger);
+
+  const child = new Map<string, ReturnType<typeof metrics.requests.labels>>();
+  const countRequest = (route: string, status: number): void => {
+    const key = `${route} ${status}`;
+    let c = child.get(key);
+    if (!c) child.set(key, (c = metrics.requests.labels(route, String(status))));
+    c.inc();
+  };
+  const fast = new FastPath(
+    [
+      { prefix: '/v1/health/service/', label: '/v1/health/service/*', handler: healthServiceHandler(deps) },
+      { prefix: '/v1/catalog/service/', label: '/v1/catalog/service/*', handler: catalogServiceHandler(deps) },
+    ],
+    countRequest,
+  );
+
   const app = Fastify({
     loggerInstance: logger,
+    // The hottest reads skip fastify's lifecycle (fast-path.ts); everything else is fastify's.
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (!fast.serve(req, res)) handler(req, res);
+      });
+      // fastify applies these to servers it creates itself, not to a factory's.
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      return server;
+    },
     // Request lines carry ?token=; per-request data goes to metrics, not logs.
     logController: new LogController({ disableRequestLogging: true }),
     // No per-request child logger (pino child() costs microseconds on a path that answers from a cache).
@@ -92,17 +121,13 @@ export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions =
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
+    fast.closing = true;
     waiters.drain();
     done();
   });
 
-  const child = new Map<string, ReturnType<typeof metrics.requests.labels>>();
   app.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unknown';
-    const key = `${route} ${reply.statusCode}`;
-    let c = child.get(key);
-    if (!c) child.set(key, (c = metrics.requests.labels(route, String(reply.statusCode))));
-    c.inc();
+    countRequest(req.routeOptions.url ?? 'unknown', reply.statusCode);
     // Once closing, free keep-alive sockets as their last answer goes out instead of waiting for the client.
     if (closing) setImmediate(() => app.server.closeIdleConnections());
     done();

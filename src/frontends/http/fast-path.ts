@@ -1,0 +1,96 @@
+// The per-caller service reads (/v1/health/service/:s, /v1/catalog/service/:s) are what legacy
+// clients hammer. fastify's request lifecycle costs more than the rest of such a read (bench/http.ts),
+// so these two routes are dispatched before fastify, straight from the Node server, to the very
+// same handlers fastify runs (handlers see only ReadRequest/ReadReply). Anything unusual — another
+// method, a name that needs percent-decoding, a dot segment, shutdown in progress — falls through to
+// fastify, which stays the reference for every edge case.
+
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { ReadHandler, ReadReply, ReadRequest } from './exchange.ts';
+
+/** Names served here: plain Consul service names. Everything else takes the fastify route. */
+const PLAIN_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
+
+class FastRequest implements ReadRequest {
+  readonly url: string;
+  readonly method = 'GET';
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: IncomingMessage['socket'];
+  readonly params: { readonly '*': string };
+
+  constructor(req: IncomingMessage, url: string, name: string) {
+    this.url = url;
+    this.headers = req.headers;
+    this.socket = req.socket;
+    this.params = { '*': name };
+  }
+}
+
+class FastReply implements ReadReply {
+  readonly raw: ServerResponse;
+  #status = 200;
+  readonly #headers: string[] = [];
+
+  constructor(res: ServerResponse) {
+    this.raw = res;
+  }
+
+  hijack(): this {
+    return this;
+  }
+
+  code(status: number): this {
+    this.#status = status;
+    return this;
+  }
+
+  header(name: string, value: string): this {
+    this.#headers.push(name, value);
+    return this;
+  }
+
+  send(body: string | Buffer = ''): void {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    this.#headers.push('Content-Length', String(bytes.length));
+    this.raw.writeHead(this.#status, this.#headers);
+    this.raw.end(bytes);
+  }
+}
+
+export interface FastRoute {
+  /** Path prefix up to the service name, e.g. "/v1/health/service/". */
+  readonly prefix: string;
+  /** fastify route URL, for the request metric label. */
+  readonly label: string;
+  readonly handler: ReadHandler;
+}
+
+export class FastPath {
+  readonly #routes: readonly FastRoute[];
+  readonly #count: (route: string, status: number) => void;
+  /** Set when the server starts closing: fastify then answers (503 on kept-alive sockets). */
+  closing = false;
+
+  constructor(routes: readonly FastRoute[], count: (route: string, status: number) => void) {
+    this.#routes = routes;
+    this.#count = count;
+  }
+
+  /** Answers the request and returns true, or returns false for fastify to handle it. */
+  serve(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'GET' || this.closing) return false;
+    const url = req.url ?? '';
+    for (const r of this.#routes) {
+      if (!url.startsWith(r.prefix)) continue;
+      const q = url.indexOf('?', r.prefix.length);
+      const name = q < 0 ? url.slice(r.prefix.length) : url.slice(r.prefix.length, q);
+      if (!PLAIN_NAME.test(name)) return false;
+      r.handler(new FastRequest(req, url, name), new FastReply(res));
+      // A parked blocking query is counted when its answer goes out.
+      if (res.headersSent) this.#count(r.label, res.statusCode);
+      else res.once('finish', () => this.#count(r.label, res.statusCode));
+      return true;
+    }
+    return false;
+  }
+}
