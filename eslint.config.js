@@ -12,7 +12,7 @@ const layer = (from, forbidden) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'bench/out/**', '.state/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'dist-bench/**', 'bench/out/**', '.state/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
