@@ -103,7 +103,7 @@ function median(xs: number[]): number {
 }
 
 export async function run(opts: { rounds?: number; seconds?: number } = {}): Promise<BenchResult> {
-  const rounds = opts.rounds ?? 3;
+  const rounds = opts.rounds ?? 5;
   const seconds = opts.seconds ?? 5;
   if (!hasCmd('wrk')) return { name: 'http', rows: [], notes: ['wrk not installed: skipped'] };
   const dir = await mkdtemp(join(tmpdir(), 'discovery-bench-http-'));
