@@ -37,7 +37,7 @@ const QUERIES: Array<[string, Ask]> = [
 describe('DNS kill-switch (invariant 5)', () => {
   it('a meshed caller gets the ClusterIP in hybrid mode and exactly Consul\'s answer with the kill-switch on', async () => {
     const hybrid = await ask(s.port, 'reviews.service.consul', { from: MESHED });
-    assert.deepEqual(hybrid.msg.answers?.map((a) => a.data), ['10.96.0.10']);
+    assert.deepEqual(hybrid.msg.answers?.map((a): unknown => a.data), ['10.96.0.10']);
     await s.core.control.setMode('consul-only', { actor: 'test', reason: 'invariant 5' });
     try {
       for (const [name, opts] of QUERIES) {
