@@ -103,8 +103,8 @@ function median(xs: number[]): number {
 }
 
 export async function run(opts: { rounds?: number; seconds?: number } = {}): Promise<BenchResult> {
-  const rounds = opts.rounds ?? 5;
-  const seconds = opts.seconds ?? 5;
+  const rounds = opts.rounds ?? 9;
+  const seconds = opts.seconds ?? 2;
   if (!hasCmd('wrk')) return { name: 'http', rows: [], notes: ['wrk not installed: skipped'] };
   const dir = await mkdtemp(join(tmpdir(), 'discovery-bench-http-'));
   const rows: BenchResult['rows'] = [];

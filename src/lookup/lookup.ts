@@ -40,8 +40,12 @@ export interface LookupResult {
   readonly index: number;
   /** The instances to answer with: Consul's, or the one synthetic mesh instance. */
   readonly instances: readonly ConsulInstance[];
-  /** Version of `instances` (same value for every caller that gets the same instances): cache key for serialized answers. */
-  readonly contentVersion: string;
+  /**
+   * Version of `instances`, the same for every caller that gets the same instances: the index of
+   * Consul's data for the service, or minus the index of its mesh facts for the synthetic
+   * instance (indexes are never 0, so the two never collide). A number: compared per request.
+   */
+  readonly contentVersion: number;
 }
 
 /** `::ffff:10.0.0.1` → `10.0.0.1`; Node reports IPv4 peers that way on dual-stack sockets. */
@@ -123,8 +127,8 @@ export class Lookups {
         cached = { index: meshIdx, instances: [meshInstance(service.name, target, this.#d.datacenter, meshIdx)] };
         this.#meshCache.set(key, cached);
       }
-      return { key, caller, decision, service, target, index, instances: cached.instances, contentVersion: `m${meshIdx}` };
+      return { key, caller, decision, service, target, index, instances: cached.instances, contentVersion: -meshIdx };
     }
-    return { key, caller, decision, service, target, index, instances: service?.instances ?? EMPTY, contentVersion: `c${this.#d.world.consul(key)}` };
+    return { key, caller, decision, service, target, index, instances: service?.instances ?? EMPTY, contentVersion: this.#d.world.consul(key) };
   }
 }

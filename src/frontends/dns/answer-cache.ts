@@ -14,7 +14,7 @@ import type { ParsedName } from './names.ts';
 import type { Prepared } from './prepared.ts';
 
 export interface Versioned {
-  readonly version: string;
+  readonly version: number;
   readonly prepared: Prepared;
 }
 

@@ -68,11 +68,11 @@ function buildBody(route: ServiceRoute, r: LookupResult, o: ReadOptions, passing
 class ServiceAnswer implements Answer {
   readonly index: number;
   readonly slot: string;
-  readonly version: string;
+  readonly version: number | string;
   readonly #ep: ServiceEndpoint;
   readonly #r: LookupResult;
 
-  constructor(ep: ServiceEndpoint, r: LookupResult, slot: string, version: string) {
+  constructor(ep: ServiceEndpoint, r: LookupResult, slot: string, version: number | string) {
     this.#ep = ep;
     this.#r = r;
     this.index = r.index;
@@ -101,6 +101,7 @@ export class ServiceEndpoint implements ReadEndpoint {
   readonly #deps: HttpDeps;
   readonly #name: string;
   readonly #slotConsul: string;
+  readonly #slotMesh: string;
   readonly #subsetByConsul: boolean;
 
   constructor(deps: HttpDeps, route: ServiceRoute, callerIp: string, name: string, o: ReadOptions, passing: boolean | Error) {
@@ -113,6 +114,7 @@ export class ServiceEndpoint implements ReadEndpoint {
     this.passing = passing;
     this.#slotConsul = `${route}\0${this.service}\0${passing instanceof Error ? '!' : shapeKey(o, passing)}`;
     this.#subsetByConsul = o.tags.length > 0 || o.nodeMeta.length > 0;
+    this.#slotMesh = `${this.#slotConsul}\0mesh`;
   }
 
   evaluate(observe: boolean): Answer {
@@ -121,7 +123,7 @@ export class ServiceEndpoint implements ReadEndpoint {
     // Mesh and Consul answers get separate slots, so callers of both kinds do not evict each other;
     // a mesh answer narrowed by tags also depends on Consul's instances.
     const version = this.#subsetByConsul ? `${r.contentVersion}/c${this.#deps.ctx.world.consul(this.service)}` : r.contentVersion;
-    return new ServiceAnswer(this, r, `${this.#slotConsul}\0mesh`, version);
+    return new ServiceAnswer(this, r, this.#slotMesh, version);
   }
 
   index(): number {
