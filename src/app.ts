@@ -4,7 +4,7 @@
 
 import type { AppContext } from './app-context.ts';
 import type { DiscoveryConfig } from './config/config.ts';
-import { parseAddr } from './config/load.ts';
+import { parseHostPort } from './platform/host-port.ts';
 import type { Logger } from './platform/log.ts';
 import { CoreMetrics } from './core-metrics.ts';
 import { releaseAfterLoad } from './platform/heap.ts';
@@ -68,7 +68,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
     // Front ends are built first (not yet listening) so agent registrations are part of the first world.
     http = await buildHttpServer(ctx);
     const agent = http.agent;
-    const agentNode = { name: config.nodeName, address: parseAddr(config.httpAddr)?.host ?? '127.0.0.1', datacenter: config.datacenter };
+    const agentNode = { name: config.nodeName, address: parseHostPort(config.httpAddr)?.host ?? '127.0.0.1', datacenter: config.datacenter };
     const syncStarted = performance.now();
     let sourceCatalog: ConsulCatalog = EMPTY_CATALOG;
     const publishCatalog = () => world.update({ consul: mergeAgentInstances(sourceCatalog, agent.instances(agentNode)) });
@@ -124,7 +124,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
     }
     try {
       dns = await startDnsServer(ctx, config.dnsAddr);
-      addresses.dns = `${parseAddr(config.dnsAddr)?.host ?? ''}:${dns.udpPort}`;
+      addresses.dns = `${parseHostPort(config.dnsAddr)?.host ?? ''}:${dns.udpPort}`;
     } catch (err) {
       throw err instanceof DiscoveryError ? err : listenError('Consul DNS', config.dnsAddr, err);
     }
@@ -133,7 +133,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
       gate: () => gate,
       sidecars: () => ({ enabled: scoping !== undefined, items: scoping?.managedSidecars() ?? [], status: scoping?.status() ?? {} }),
     });
-    const adminAddr = parseAddr(config.adminAddr)!;
+    const adminAddr = parseHostPort(config.adminAddr)!;
     try {
       await admin.listen({ host: adminAddr.host, port: adminAddr.port });
       const bound = admin.server.address();

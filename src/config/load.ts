@@ -4,13 +4,13 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
 import type { DiscoveryConfig } from './config.ts';
 import { DEFAULT_CONFIG } from './defaults.ts';
 import { KNOBS, KNOB_BY_KEY, type Knob } from './schema.ts';
 import { DiscoveryError } from '../platform/errors.ts';
 import { parseGoDuration } from '../platform/go-duration.ts';
+import { isLoopbackHost, parseHostPort } from '../platform/host-port.ts';
 
 export interface ConfigInput {
   readonly configFile?: string | undefined;
@@ -24,20 +24,6 @@ const SECTIONS = new Set(['dns', 'sidecars']);
 
 function fail(origin: string, key: string, why: string): never {
   throw new DiscoveryError('DSC_ERR_CONFIG', `${origin}: ${key}: ${why}`);
-}
-
-export function parseAddr(text: string): { host: string; port: number } | null {
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
-  if (!m) return null;
-  const host = m[1]!;
-  const port = Number(m[2]);
-  if (port > 65535) return null;
-  if (!isIP(host) && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) return null;
-  return { host, port };
-}
-
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 function asScalarString(v: unknown): string | null {
@@ -59,7 +45,7 @@ function convert(knob: Knob, raw: unknown, origin: string, baseDir: string): unk
   switch (knob.type) {
     case 'addr': {
       const s = asScalarString(raw);
-      if (s === null || !parseAddr(s)) bad(`must be host:port (e.g. 127.0.0.1:8500), got ${JSON.stringify(raw)}`);
+      if (s === null || !parseHostPort(s)) bad(`must be host:port (e.g. 127.0.0.1:8500), got ${JSON.stringify(raw)}`);
       return s;
     }
     case 'string': {
@@ -195,7 +181,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<DiscoveryConf
   cfg['adminToken'] = token && token.length > 0 ? token : null;
   if (token !== undefined && token !== '' && token.length < 16) fail('environment DISCOVERY_ADMIN_TOKEN', 'admin token', 'must be at least 16 characters');
 
-  const admin = parseAddr(cfg['adminAddr'] as string)!;
+  const admin = parseHostPort(cfg['adminAddr'] as string)!;
   if (!cfg['adminToken'] && !isLoopbackHost(admin.host)) {
     fail('config', 'admin-addr', `${String(cfg['adminAddr'])} is not a loopback address; set DISCOVERY_ADMIN_TOKEN to expose the admin API beyond this host`);
   }

@@ -9,6 +9,7 @@
 // answered, replies written in one go), an idle timeout, and a cap on connections.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { parseHostPort, type HostPort } from '../../platform/host-port.ts';
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { AppContext } from '../../app-context.ts';
 import { DiscoveryError, errorMessage } from '../../platform/errors.ts';
@@ -30,12 +31,10 @@ const TCP_IDLE_MS = 10_000;
 const TCP_MAX_CONNECTIONS = 1024;
 const SERVFAIL = bare(RCODE.SERVFAIL, false);
 
-export function parseListenAddr(addr: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
-  if (!m) throw new DiscoveryError('DSC_ERR_CONFIG', `DNS address "${addr}" must be host:port (IPv6 as [addr]:port)`);
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DiscoveryError('DSC_ERR_CONFIG', `DNS port in "${addr}" is out of range`);
-  return { host: m[1]!, port };
+function parseListenAddr(addr: string): HostPort {
+  const hp = parseHostPort(addr);
+  if (!hp) throw new DiscoveryError('DSC_ERR_CONFIG', `DNS address "${addr}" must be host:port (IPv6 as [addr]:port)`);
+  return hp;
 }
 
 function isWildcard(host: string): boolean {

@@ -12,6 +12,7 @@ import type { HttpDeps } from './read-handler.ts';
 import { sendError, setFailureLog, TEXT } from './reply.ts';
 import { FastPath } from './fast-path.ts';
 import { createServer } from 'node:http';
+import { parseHostPort, type HostPort } from '../../platform/host-port.ts';
 import { registerAgentRoutes, type AgentIdentity } from './routes-agent.ts';
 import { catalogServiceHandler, registerCatalogRoutes } from './routes-catalog.ts';
 import { healthServiceHandler, registerHealthRoutes } from './routes-health.ts';
@@ -44,11 +45,11 @@ export interface HttpFrontEnd {
   close(): Promise<void>;
 }
 
-export function parseHostPort(addr: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`"${addr}" is not host:port`);
-  return { host: m[1] ?? m[2] ?? '', port };
+/** The listen address; the config has validated it, this guards direct callers (tests, benches). */
+function listenAddress(addr: string): HostPort {
+  const hp = parseHostPort(addr);
+  if (!hp) throw new Error(`"${addr}" is not host:port`);
+  return hp;
 }
 
 const UNKNOWN_PATH = 'Invalid URL path: not a recognized HTTP API endpoint\n';
@@ -159,7 +160,7 @@ export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions =
     agent,
     waiting: () => waiters.size,
     async listen(addr) {
-      const { host, port } = parseHostPort(addr);
+      const { host, port } = listenAddress(addr);
       await app.listen({ host, port });
       const a = app.server.address();
       return typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host, port };
@@ -176,7 +177,7 @@ export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions =
 
 function hostOf(addr: string): string {
   try {
-    const h = parseHostPort(addr).host;
+    const h = listenAddress(addr).host;
     return h === '' || h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h;
   } catch {
     return '127.0.0.1';
