@@ -59,6 +59,19 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
   let synced = false;
   const addresses: App['addresses'] = {};
 
+  // Problems in the world (ambiguous mappings, ports, shared caller IPs) are logged when they appear,
+  // at start and after any reload; metrics and explain show the current set.
+  let reported = new Set<string>();
+  const reportProblems = (): void => {
+    const now = new Set<string>();
+    for (const p of world.world.problems) {
+      const key = `${p.kind}|${p.subject}|${p.detail}`;
+      now.add(key);
+      if (!reported.has(key)) log.warn({ problem: p.kind, subject: p.subject }, p.detail);
+    }
+    reported = now;
+  };
+
   const sourceError = (name: string) => (err: Error) => {
     metrics.reloads.inc({ source: name, result: 'error' });
     log.error({ source: name, err: err.message }, `${name}: rejected a new version, keeping the last good world: ${err.message}`);
@@ -82,6 +95,7 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
         publishCatalog();
         metrics.reloads.inc({ source: 'consul-snapshot', result: 'ok' });
         releaseAfterLoad();
+        if (synced) reportProblems();
         log.info({ source: 'consul-snapshot', services: catalog.services.size, nodes: catalog.nodes.size }, 'Consul snapshot loaded');
       });
     } else {
@@ -98,12 +112,13 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
         world.update({ kube });
         metrics.reloads.inc({ source: 'kube-snapshot', result: 'ok' });
         releaseAfterLoad();
+        if (synced) reportProblems();
         log.info({ source: 'kube-snapshot', pods: kube.pods.length, services: kube.services.length, sidecars: kube.sidecars.length }, 'Kubernetes snapshot loaded');
       });
     }
     // Replicas sharing a state dir follow each other's kill-switch and pins.
     control.watchShared(config.snapshotPollMs, (message) => log.error({ component: 'control' }, message));
-    for (const p of world.world.problems) log.warn({ problem: p.kind, subject: p.subject }, p.detail);
+    reportProblems();
     synced = true;
     const w = world.world;
     log.info({ syncMs: Math.round(performance.now() - syncStarted), services: w.consul.services.size, callers: w.callers.size, problems: w.problems.length }, 'world loaded');

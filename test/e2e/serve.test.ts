@@ -188,3 +188,34 @@ test('e2e: bad config and a port in use exit non-zero with a message naming the 
   assert.equal(missing.code, 1);
   assert.match(missing.stderr + missing.stdout, /nope\.json/);
 });
+
+test('e2e: a reload that makes a mapping ambiguous sends meshed callers back to HAProxy and reports the conflict', async () => {
+  await withServe(async (s, dir) => {
+    assert.match(addresses((await get(s.http, '/v1/health/service/reviews', '127.0.0.10')).body)[0]!, /^10\.96\./);
+    const extra = [
+      '---',
+      'apiVersion: v1',
+      'kind: Service',
+      'metadata:',
+      '  name: reviews-canary',
+      '  namespace: bookinfo',
+      '  annotations:',
+      '    consul.hashicorp.com/service-name: reviews',
+      'spec:',
+      '  clusterIP: 10.96.99.99',
+      '  ports:',
+      '  - name: http',
+      '    port: 9080',
+      '',
+    ].join('\n');
+    const { appendFile } = await import('node:fs/promises');
+    await appendFile(join(dir, 'kube.yaml'), extra);
+    await eventually(async () => addresses((await get(s.http, '/v1/health/service/reviews', '127.0.0.10')).body).every((a) => a.startsWith('10.20.')), 'HAProxy for the ambiguous target');
+    await eventually(() => s.logs.some((l) => l.includes('"problem":"mapping-ambiguous"') && l.includes('reviews-canary')), 'the conflict in the log');
+    const ex = JSON.parse((await run(['explain', 'reviews', '--from', '127.0.0.10', '-o', 'json'], { DISCOVERY_ADMIN_ADDR: s.admin })).stdout) as { reason: string; problems: string[] };
+    assert.equal(ex.reason, 'mapping-ambiguous');
+    assert.ok(ex.problems.some((p) => p.includes('reviews-canary')));
+    const metrics = await fetch(`http://${s.admin}/metrics`).then((r) => r.text());
+    assert.match(metrics, /discovery_world_problems\{kind="mapping-ambiguous"\} [1-9]/);
+  });
+});
