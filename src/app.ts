@@ -12,6 +12,7 @@ import { DiscoveryError, errorMessage } from './platform/errors.ts';
 import { ChangeBus, IndexClock } from './world/changes.ts';
 import { EMPTY_CATALOG, WorldStore } from './world/store.ts';
 import type { ConsulCatalog } from './world/consul-types.ts';
+import type { KubeSnapshot } from './world/kube-types.ts';
 import { ControlStore } from './control/control-store.ts';
 import { Lookups, type LookupObserver } from './lookup/lookup.ts';
 import { NO_GATE, type SidecarGateView } from './lookup/sidecar-gate.ts';
@@ -84,7 +85,12 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
     const agentNode = { name: config.nodeName, address: parseHostPort(config.httpAddr)?.host ?? '127.0.0.1', datacenter: config.datacenter };
     const syncStarted = performance.now();
     let sourceCatalog: ConsulCatalog = EMPTY_CATALOG;
-    const publishCatalog = () => world.update({ consul: mergeAgentInstances(sourceCatalog, agent.instances(agentNode)) });
+    // Until both sources delivered their first version, keep them aside: the world is built once.
+    let initialKube: KubeSnapshot | null = null;
+    const catalogNow = () => mergeAgentInstances(sourceCatalog, agent.instances(agentNode));
+    const publishCatalog = () => {
+      if (synced) world.update({ consul: catalogNow() });
+    };
     agent.onChange(publishCatalog);
 
     if (config.consulSnapshot) {
@@ -98,8 +104,6 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
         if (synced) reportProblems();
         log.info({ source: 'consul-snapshot', services: catalog.services.size, nodes: catalog.nodes.size }, 'Consul snapshot loaded');
       });
-    } else {
-      publishCatalog();
     }
     if (config.kubeSnapshot) {
       const s = kubeSnapshotSource(config.kubeSnapshot, {
@@ -109,17 +113,19 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
       });
       sources.push(s);
       await s.start((kube) => {
-        world.update({ kube });
+        if (synced) world.update({ kube });
+        else initialKube = kube;
         metrics.reloads.inc({ source: 'kube-snapshot', result: 'ok' });
         releaseAfterLoad();
         if (synced) reportProblems();
         log.info({ source: 'kube-snapshot', pods: kube.pods.length, services: kube.services.length, sidecars: kube.sidecars.length }, 'Kubernetes snapshot loaded');
       });
     }
+    world.update({ consul: catalogNow(), ...(initialKube ? { kube: initialKube } : {}) });
+    synced = true;
     // Replicas sharing a state dir follow each other's kill-switch and pins.
     control.watchShared(config.snapshotPollMs, (message) => log.error({ component: 'control' }, message));
     reportProblems();
-    synced = true;
     const w = world.world;
     log.info({ syncMs: Math.round(performance.now() - syncStarted), services: w.consul.services.size, callers: w.callers.size, problems: w.problems.length }, 'world loaded');
 
