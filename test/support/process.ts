@@ -53,8 +53,22 @@ export function run(args: string[], env: Record<string, string> = {}, timeoutMs 
   });
 }
 
-/** Start serve and wait until /readyz answers 200. */
+/**
+ * Start serve and wait until /readyz answers 200. freePort() closes its probe before serve binds,
+ * so another process can take the port in between: a start that fails to listen is retried on
+ * fresh ports (a few times), every other failure is reported.
+ */
 export async function startServe(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServeOnce(args, env);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || !/cannot listen/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startServeOnce(args: string[], env: Record<string, string>): Promise<Served> {
   const [http, dns, admin] = [await freePort(), await freePort(), await freePort()];
   const addr = { http: `127.0.0.1:${http}`, dns: `127.0.0.1:${dns}`, admin: `127.0.0.1:${admin}` };
   const child = spawn(
