@@ -101,48 +101,31 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: HttpDeps): voi
     );
   });
 
-  route(app, 'GET', '/v1/catalog/node/*', (req, reply) => {
-    const parsed = readOptions(deps, req, reply);
-    if (!parsed) return;
-    try {
-      const name = pathParam(req, 'Missing node name');
-      serveRead(
-        deps,
-        req,
-        reply,
-        parsed.o,
-        catalogEndpoint(deps, `catalog-node\0${name}`, parsed.o, (c) => {
-          const node = c.nodes.get(name);
-          // Unknown node: `null` with the index headers (consul-compat §13.5).
-          if (!node) return null;
-          return { Node: renderNode(node), Services: nodeServicesMap(catalogViews(c).byNode.get(name) ?? []) };
-        }),
-      );
-    } catch (err) {
-      sendFailure(reply, err);
-    }
+  /** A read about one node: both node endpoints share parsing, errors and blocking; only the body differs. */
+  const nodeRoute = (url: string, slot: string, body: (c: ConsulCatalog, name: string) => unknown): void =>
+    route(app, 'GET', url, (req, reply) => {
+      const parsed = readOptions(deps, req, reply);
+      if (!parsed) return;
+      try {
+        const name = pathParam(req, 'Missing node name');
+        serveRead(deps, req, reply, parsed.o, catalogEndpoint(deps, `${slot}\0${name}`, parsed.o, (c) => body(c, name)));
+      } catch (err) {
+        sendFailure(reply, err);
+      }
+    });
+
+  nodeRoute('/v1/catalog/node/*', 'catalog-node', (c, name) => {
+    const node = c.nodes.get(name);
+    // Unknown node: `null` with the index headers (consul-compat §13.5).
+    if (!node) return null;
+    return { Node: renderNode(node), Services: nodeServicesMap(catalogViews(c).byNode.get(name) ?? []) };
   });
 
-  route(app, 'GET', '/v1/catalog/node-services/*', (req, reply) => {
-    const parsed = readOptions(deps, req, reply);
-    if (!parsed) return;
-    try {
-      const name = pathParam(req, 'Missing node name');
-      serveRead(
-        deps,
-        req,
-        reply,
-        parsed.o,
-        catalogEndpoint(deps, `catalog-node-services\0${name}`, parsed.o, (c) => {
-          const node = c.nodes.get(name);
-          // Consul renders an unknown node as {"Node":null,"Services":null}; an empty list is kinder to clients.
-          if (!node) return { Node: null, Services: [] };
-          return { Node: renderNode(node), Services: (catalogViews(c).byNode.get(name) ?? []).map((i) => renderNodeService(i.service)) };
-        }),
-      );
-    } catch (err) {
-      sendFailure(reply, err);
-    }
+  nodeRoute('/v1/catalog/node-services/*', 'catalog-node-services', (c, name) => {
+    const node = c.nodes.get(name);
+    // Consul renders an unknown node as {"Node":null,"Services":null}; an empty list is kinder to clients.
+    if (!node) return { Node: null, Services: [] };
+    return { Node: renderNode(node), Services: (catalogViews(c).byNode.get(name) ?? []).map((i) => renderNodeService(i.service)) };
   });
 
   // No index headers on this one (consul-compat §5).
