@@ -7,6 +7,7 @@ import type { ChangeSet } from '../../world/changes.ts';
 
 export const DEFAULT_WAIT_MS = 5 * 60_000;
 export const MAX_WAIT_MS = 10 * 60_000;
+const JITTER_STEP_MS = 10;
 
 export type WakeReason = 'change' | 'timeout' | 'drain';
 
@@ -30,7 +31,9 @@ interface Waiter extends WaiterSpec {
 /** Consul's timeout: wait (default 5m, at most 10m) plus up to wait/16 of jitter so clients spread out. */
 export function blockingTimeoutMs(requestedMs: number, random: () => number = Math.random): number {
   const base = requestedMs > 0 ? Math.min(requestedMs, MAX_WAIT_MS) : DEFAULT_WAIT_MS;
-  return base + Math.floor(random() * (base / 16));
+  // Jitter in whole 10 ms steps: Node keeps one timer list per distinct duration, so thousands of
+  // parked queries then share a few hundred lists instead of one heap entry each.
+  return base + Math.floor((random() * (base / 16)) / JITTER_STEP_MS) * JITTER_STEP_MS;
 }
 
 function addTo<K>(map: Map<K, Set<Waiter>>, key: K, w: Waiter): void {
