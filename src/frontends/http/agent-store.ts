@@ -15,21 +15,13 @@ import { DiscoveryError, errorMessage } from '../../platform/errors.ts';
 import { parseGoDuration } from '../../platform/go-duration.ts';
 import { HttpError } from './params.ts';
 
-export interface AgentCheck {
-  readonly CheckID: string;
-  readonly Name: string;
-  readonly Status: CheckStatus;
-  readonly Notes: string;
-  readonly Output: string;
-  readonly ServiceID: string;
-  readonly ServiceName: string;
-  /** ttl, http, tcp, grpc, script, or '' */
-  readonly Type: string;
-  readonly Interval: string;
-  readonly Timeout: string;
+/**
+ * A check registered on this agent: a catalog HealthCheck without what the catalog derives (node,
+ * the service's tags, create index), plus the TTL that drives it. Type: ttl, http, tcp, grpc, script or ''.
+ */
+export interface AgentCheck extends Omit<HealthCheck, 'Node' | 'ServiceTags' | 'CreateIndex'> {
   /** Go duration; only for TTL checks. */
   readonly TTL: string;
-  readonly ModifyIndex: number;
 }
 
 export interface AgentService {
