@@ -2,6 +2,8 @@
 // offending field ("[3].Service.Port", "spec.ports[1].port") so an operator can find it; the
 // parsers add the file name and document/array position in front.
 
+import { DiscoveryError } from '../platform/errors.ts';
+
 /** A problem at one path inside one input object; the parsers turn it into a DiscoveryError. */
 export class ShapeError extends Error {
   constructor(message: string) {
@@ -11,6 +13,11 @@ export class ShapeError extends Error {
 }
 
 export type Obj = Readonly<Record<string, unknown>>;
+
+/** The error a snapshot parser throws: the file it read, then the problem. */
+export function snapshotError(origin: string, message: string, cause?: unknown): DiscoveryError {
+  return new DiscoveryError('DSC_ERR_SNAPSHOT', `${origin}: ${message}`, cause === undefined ? undefined : { cause });
+}
 
 export function fail(path: string, problem: string): never {
   throw new ShapeError(`${path} ${problem}`);

@@ -5,7 +5,8 @@ import type { ConsulCatalog } from '../world/consul-types.ts';
 import type { KubeSnapshot } from '../world/kube-types.ts';
 import type { SourceErrorHandler } from './source.ts';
 import { SnapshotFileSource } from './snapshot-file-source.ts';
-import { buildCatalog, parseRegistrations } from './consul/registrations.ts';
+import { buildCatalog } from './consul/catalog-build.ts';
+import { parseRegistrations } from './consul/registration-body.ts';
 import { parseKubeObjectsDetailed } from './kubernetes/objects.ts';
 
 export interface SnapshotSourceOptions {

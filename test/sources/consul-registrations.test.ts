@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCatalog, parseRegistrations } from '../../src/sources/consul/registrations.ts';
+import { buildCatalog } from '../../src/sources/consul/catalog-build.ts';
+import { parseRegistrations } from '../../src/sources/consul/registration-body.ts';
 import { aggregateStatus } from '../../src/world/consul-types.ts';
 import { assertSnapshotError } from './helpers.ts';
 
@@ -130,4 +131,9 @@ test('the single Check field is applied after Checks and named as Check in error
   const cat = catalogOf([{ Node: 'n', Address: 'a', Checks: [{ CheckID: 'c', Name: 'from Checks', Status: 'passing' }], Check: { CheckID: 'c', Name: 'from Check', Status: 'warning' } }]);
   assert.equal(cat.nodeChecks.get('n')![0]!.Name, 'from Check');
   assertSnapshotError(() => catalogOf([{ Node: 'n', Address: 'a', Check: { CheckID: 'c', Name: 'c', ServiceID: 'x' } }]), '[0].Check.ServiceID "x" is not a service');
+});
+
+test('each parsed check carries where it was written, Checks first, then Check', () => {
+  const [body] = parseRegistrations(JSON.stringify([{ Node: 'n', Address: 'a', Checks: [{ CheckID: 'a', Name: 'a' }, { CheckID: 'b', Name: 'b' }], Check: { CheckID: 'c', Name: 'c' } }]), 'consul.json');
+  assert.deepEqual(body!.Checks!.map((c) => [c.path, c.CheckID]), [['Checks[0]', 'a'], ['Checks[1]', 'b'], ['Check', 'c']]);
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateWorld } from '../../bench/world-gen.ts';
-import { buildCatalog, parseRegistrations } from '../../src/sources/consul/registrations.ts';
+import { buildCatalog } from '../../src/sources/consul/catalog-build.ts';
+import { parseRegistrations } from '../../src/sources/consul/registration-body.ts';
 import { parseKubeObjects } from '../../src/sources/kubernetes/objects.ts';
 import { buildWorld } from '../../src/world/world.ts';
 
