@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import { generateWorld } from './world-gen.ts';
 import { buildCatalog } from '../src/sources/consul/catalog-build.ts';
 import { parseRegistrations } from '../src/sources/consul/registration-body.ts';
-import { parseKubeObjects } from '../src/sources/kubernetes/objects.ts';
+import { parseKubeSnapshot } from '../src/sources/kubernetes/snapshot-document.ts';
 import type { ConsulCatalog } from '../src/world/consul-types.ts';
 import type { KubeSnapshot } from '../src/world/kube-types.ts';
 
@@ -44,7 +44,7 @@ export interface BenchWorld {
 export function benchWorld(): BenchWorld {
   const w = generateWorld(WORLD);
   const consul = buildCatalog(parseRegistrations(w.consulJson, 'bench'), 'dc1');
-  const kube = parseKubeObjects(w.kubeYaml, 'bench');
+  const kube = parseKubeSnapshot(w.kubeYaml, 'bench').snapshot;
   if (!w.summary.meshedCallerIp || !w.summary.unmeshedCallerIp) throw new Error('world has no meshed/unmeshed caller');
   return { consul, kube, meshedIp: w.summary.meshedCallerIp, unmeshedIp: w.summary.unmeshedCallerIp };
 }

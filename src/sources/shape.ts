@@ -100,12 +100,16 @@ export function optStringList(o: Obj, key: string, path: string): string[] | und
   });
 }
 
-/** A map of string to string (labels, annotations, Consul Meta). Values are never coerced: YAML `1` is not "1". */
+/**
+ * A map of string to string (labels, annotations, Consul Meta). Values are never coerced: YAML `1`
+ * is not "1". An entry whose value is `undefined` (only possible in objects built in code) is absent.
+ */
 export function optStringMap(o: Obj, key: string, path: string): Record<string, string> | undefined {
   const m = optObject(o, key, path);
   if (!m) return undefined;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(m)) {
+    if (v === undefined) continue;
     if (typeof v !== 'string') fail(field(field(path, key), k), `must be a string, got ${describe(v)}`);
     out[k] = v;
   }

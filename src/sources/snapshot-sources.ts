@@ -7,7 +7,7 @@ import type { SourceErrorHandler } from './source.ts';
 import { SnapshotFileSource } from './snapshot-file-source.ts';
 import { buildCatalog } from './consul/catalog-build.ts';
 import { parseRegistrations } from './consul/registration-body.ts';
-import { parseKubeObjectsDetailed } from './kubernetes/objects.ts';
+import { parseKubeSnapshot } from './kubernetes/snapshot-document.ts';
 
 export interface SnapshotSourceOptions {
   readonly pollIntervalMs?: number;
@@ -36,7 +36,7 @@ export function kubeSnapshotSource(file: string, opts: KubeSnapshotSourceOptions
     name: 'kube-snapshot',
     file,
     parse: (text, origin) => {
-      const { snapshot, ignored } = parseKubeObjectsDetailed(text, origin);
+      const { snapshot, ignored } = parseKubeSnapshot(text, origin);
       if (ignored.size > 0) onIgnored?.(ignored);
       return snapshot;
     },

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildCatalog } from '../../src/sources/consul/catalog-build.ts';
 import { parseRegistrations } from '../../src/sources/consul/registration-body.ts';
-import { parseKubeObjectsDetailed } from '../../src/sources/kubernetes/objects.ts';
+import { parseKubeSnapshot } from '../../src/sources/kubernetes/snapshot-document.ts';
 import { buildWorld } from '../../src/world/world.ts';
 import { aggregateStatus } from '../../src/world/consul-types.ts';
 
@@ -15,7 +15,7 @@ const demo = (name: string) => fileURLToPath(new URL(`../../examples/demo/${name
 
 function loadDemo() {
   const consul = buildCatalog(parseRegistrations(readFileSync(demo('consul.json'), 'utf8'), 'consul.json'), 'dc1', 'consul.json');
-  const kube = parseKubeObjectsDetailed(readFileSync(demo('kube.yaml'), 'utf8'), 'kube.yaml');
+  const kube = parseKubeSnapshot(readFileSync(demo('kube.yaml'), 'utf8'), 'kube.yaml');
   const world = buildWorld(consul, kube.snapshot, { meshRule: 'any', clusterDomain: 'cluster.local', rootNamespace: 'istio-system' });
   return { consul, kube, world };
 }

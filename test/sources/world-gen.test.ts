@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateWorld } from '../../bench/world-gen.ts';
 import { buildCatalog } from '../../src/sources/consul/catalog-build.ts';
 import { parseRegistrations } from '../../src/sources/consul/registration-body.ts';
-import { parseKubeObjects } from '../../src/sources/kubernetes/objects.ts';
+import { parseKubeSnapshot } from '../../src/sources/kubernetes/snapshot-document.ts';
 import { buildWorld } from '../../src/world/world.ts';
 
 const small = { services: 50, instancesPerService: 3, workloads: 40, podsPerWorkload: 2, meshedFraction: 0.5, migratedFraction: 0.2, namespaces: 5, seed: 7 };
@@ -12,7 +12,7 @@ for (const kubeFormat of ['yaml', 'json'] as const) {
   test(`a small generated world (${kubeFormat}) loads through the snapshot parsers`, () => {
     const gen = generateWorld({ ...small, kubeFormat });
     const consul = buildCatalog(parseRegistrations(gen.consulJson, 'consul.json'), 'dc1', 'consul.json');
-    const kube = parseKubeObjects(gen.kubeYaml, 'kube.yaml');
+    const kube = parseKubeSnapshot(gen.kubeYaml, 'kube.yaml').snapshot;
     assert.equal(consul.services.size, 50);
     assert.equal([...consul.services.values()].reduce((n, s) => n + s.instances.length, 0), 150);
     assert.equal(kube.pods.length, 80);

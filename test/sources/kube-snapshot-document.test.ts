@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseKubeObjects, parseKubeObjectsDetailed } from '../../src/sources/kubernetes/objects.ts';
+import { parseKubeSnapshot } from '../../src/sources/kubernetes/snapshot-document.ts';
 import { assertSnapshotError } from './helpers.ts';
 
 const pod = (extra: string, meta = '') => `apiVersion: v1
@@ -22,7 +22,7 @@ const running = `status:
 
 test('an empty file, or only comments and separators, is a valid empty snapshot', () => {
   for (const text of ['', '# nothing yet\n', '---\n---\n']) {
-    assert.deepEqual(parseKubeObjects(text, 'kube.yaml'), { namespaces: [], services: [], endpointSlices: [], pods: [], sidecars: [] });
+    assert.deepEqual(parseKubeSnapshot(text, 'kube.yaml').snapshot, { namespaces: [], services: [], endpointSlices: [], pods: [], sidecars: [] });
   }
 });
 
@@ -37,7 +37,7 @@ spec:
   - name: web
   - name: istio-proxy
 ${running}`);
-  const [p] = parseKubeObjects(text, 'kube.yaml').pods;
+  const [p] = parseKubeSnapshot(text, 'kube.yaml').snapshot.pods;
   assert.deepEqual(p, {
     namespace: 'shop',
     name: 'web-7d9f8c6b5-abcde',
@@ -61,7 +61,7 @@ status:
   podIPs:
   - ip: 10.244.0.5
   - ip: fd00::5`);
-  const p = parseKubeObjects(native, 'k').pods[0]!;
+  const p = parseKubeSnapshot(native, 'k').snapshot.pods[0]!;
   assert.deepEqual(p.ips, ['10.244.0.5', 'fd00::5']);
   assert.equal(p.meshed, true);
   assert.equal(p.ready, false);
@@ -72,10 +72,10 @@ status:
   - name: istio-proxy
   containers:
   - name: web`);
-  assert.equal(parseKubeObjects(initOnly, 'k').pods[0]!.meshed, false, 'an init container that exits is not a sidecar');
+  assert.equal(parseKubeSnapshot(initOnly, 'k').snapshot.pods[0]!.meshed, false, 'an init container that exits is not a sidecar');
 
   const annotated = pod('spec:\n  containers:\n  - name: web', '\n  annotations:\n    sidecar.istio.io/status: "{}"');
-  assert.equal(parseKubeObjects(annotated, 'k').pods[0]!.meshed, true);
+  assert.equal(parseKubeSnapshot(annotated, 'k').snapshot.pods[0]!.meshed, true);
 });
 
 test('Pod workloads: StatefulSet, CronJob by label or by name, plain Job, ReplicaSet without hash, Node-owned', () => {
@@ -97,7 +97,7 @@ metadata:
     owned('ReplicaSet', 'api-abc'),
     owned('Node', 'worker-1'),
   ].join('---\n');
-  const byName = new Map(parseKubeObjects(text, 'k').pods.map((p) => [p.name, p.workload]));
+  const byName = new Map(parseKubeSnapshot(text, 'k').snapshot.pods.map((p) => [p.name, p.workload]));
   assert.deepEqual(byName.get('p-statefulset-db'), { namespace: 'ns', kind: 'StatefulSet', name: 'db' });
   assert.deepEqual(byName.get('p-job-report-28950120'), { namespace: 'ns', kind: 'CronJob', name: 'report' });
   assert.deepEqual(byName.get('p-job-cleanup'), { namespace: 'ns', kind: 'CronJob', name: 'nightly' });
@@ -107,7 +107,7 @@ metadata:
 });
 
 test('finished Pods are skipped (their IPs are reused) and counted', () => {
-  const { snapshot, ignored } = parseKubeObjectsDetailed(pod('status:\n  phase: Succeeded\n  podIP: 10.244.0.9'), 'k');
+  const { snapshot, ignored } = parseKubeSnapshot(pod('status:\n  phase: Succeeded\n  podIP: 10.244.0.9'), 'k');
   assert.equal(snapshot.pods.length, 0);
   assert.equal(ignored.get('v1 Pod (finished: Succeeded/Failed)'), 1);
 });
@@ -137,7 +137,7 @@ items:
   metadata: {name: ext, namespace: pay}
   spec: {type: ExternalName, externalName: example.com}
 `;
-  const services = parseKubeObjects(text, 'k').services;
+  const services = parseKubeSnapshot(text, 'k').snapshot.services;
   assert.deepEqual(services.map((s) => [s.name, s.consulName, s.clusterIP]), [['db', 'db', null], ['ext', 'ext', null], ['payments-v2', 'payments', '10.96.0.11']]);
   assert.deepEqual(services[2]!.ports, [{ name: 'https', port: 8443, protocol: 'TCP' }, { name: '', port: 9090, protocol: 'TCP' }]);
 });
@@ -166,7 +166,7 @@ metadata: {name: empty-xyz, namespace: bookinfo, labels: {kubernetes.io/service-
 addressType: IPv4
 endpoints: null
 `;
-  const slices = parseKubeObjects(text, 'k').endpointSlices;
+  const slices = parseKubeSnapshot(text, 'k').snapshot.endpointSlices;
   assert.deepEqual(slices[1], {
     namespace: 'bookinfo',
     name: 'reviews-abc',
@@ -212,7 +212,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: cfg, namespace: other}
 `;
-  const { snapshot, ignored } = parseKubeObjectsDetailed(text, 'k');
+  const { snapshot, ignored } = parseKubeSnapshot(text, 'k');
   const [a, b] = snapshot.sidecars;
   assert.deepEqual(a, {
     namespace: 'bookinfo',
@@ -234,7 +234,7 @@ metadata: {name: cfg, namespace: other}
 
 test('kubectl -o json output is accepted too', () => {
   const json = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }] });
-  assert.deepEqual(parseKubeObjects(json, 'k').namespaces, ['a']);
+  assert.deepEqual(parseKubeSnapshot(json, 'k').snapshot.namespaces, ['a']);
 });
 
 const bad: Array<[string, string, string[]]> = [
@@ -257,7 +257,7 @@ const bad: Array<[string, string, string[]]> = [
 ];
 
 for (const [title, text, fragments] of bad) {
-  test(`parseKubeObjects rejects ${title}`, () => {
-    assertSnapshotError(() => parseKubeObjects(text, 'kube.yaml'), 'kube.yaml: ', ...fragments);
+  test(`parseKubeSnapshot rejects ${title}`, () => {
+    assertSnapshotError(() => parseKubeSnapshot(text, 'kube.yaml').snapshot, 'kube.yaml: ', ...fragments);
   });
 }
