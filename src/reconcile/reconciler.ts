@@ -3,26 +3,27 @@
 // a failed read means "unknown", and writing then could shrink a Sidecar (invariant 3).
 // Kill-switch or shadow mode: diffs are computed, logged and counted, nothing is written.
 
-import type { AppContext } from '../app-context.ts';
+import type { PropagationGate } from '../gate/propagation-gate.ts';
 import type { SidecarConfig } from '../config/config.ts';
-import type { ObservationRecorder } from '../observe/recorder.ts';
+import type { ObservationRecorder } from './observations.ts';
 import type { Clock, Timer } from '../platform/clock.ts';
 import { errorMessage } from '../platform/errors.ts';
 import type { Logger } from '../platform/log.ts';
 import type { SidecarObject, SidecarSink } from '../sinks/sidecar-sink.ts';
 import { sidecarKey } from '../sinks/sidecar-sink.ts';
 import type { ChangeSet } from '../world/changes.ts';
-import { Coalescer } from './coalesce.ts';
-import type { ConflictIndex } from './conflicts.ts';
-import { sidecarName } from './conflicts.ts';
+import { Coalescer } from '../platform/coalesce.ts';
+import type { ConflictIndex } from '../world/user-sidecars.ts';
+import { sidecarName } from '../world/user-sidecars.ts';
 import type { DesiredPolicy } from './desired.ts';
 import { desiredSidecar, lastSeenResolution, namespaceDefaultSidecar } from './desired.ts';
 import type { ManagedSidecar } from './managed-sidecar.ts';
 import { NAMESPACE_DEFAULT_NAME, parseSidecar, renderSidecar, sameObject, validateSidecar } from './managed-sidecar.ts';
 import type { ScopingMetrics } from './metrics.ts';
 import { WriteBudget } from './rate-limit.ts';
-import type { ScopingGate } from './sidecar-gate.ts';
-import { selects, stableSelector } from './workload-labels.ts';
+import { selects } from '../world/labels.ts';
+import type { ScopingCore } from './scoping.ts';
+import { stableSelector } from './workload-labels.ts';
 
 export type ProblemKind = 'conflict' | 'over-cap' | 'no-selector' | 'selector-overlap' | 'invalid' | 'write-failed';
 
@@ -33,11 +34,11 @@ export interface Problem {
 }
 
 export interface ReconcilerDeps {
-  readonly ctx: AppContext;
+  readonly ctx: ScopingCore;
   readonly sink: SidecarSink;
   readonly clock: Clock;
   readonly recorder: ObservationRecorder;
-  readonly gate: ScopingGate;
+  readonly gate: PropagationGate;
   readonly conflicts: ConflictIndex;
   readonly metrics: ScopingMetrics;
   readonly config: SidecarConfig;
@@ -54,7 +55,7 @@ interface Change {
 export type ReadState = 'unread' | 'ok' | 'failed';
 
 export class Reconciler {
-  readonly #d: ReconcilerDeps;
+  readonly #deps: ReconcilerDeps;
   readonly #log: Logger;
   readonly #policy: DesiredPolicy;
   readonly #coalescer: Coalescer;
@@ -81,7 +82,7 @@ export class Reconciler {
   #writes = { applied: 0, dryRun: 0, errors: 0 };
 
   constructor(deps: ReconcilerDeps) {
-    this.#d = deps;
+    this.#deps = deps;
     this.#log = deps.ctx.log.child({ component: 'sidecar-reconciler' });
     const c = deps.config;
     this.#policy = { defaults: c.defaultHosts, maxHosts: c.maxHosts, expireAfterMs: c.expireAfterMs, lastSeenResolutionMs: lastSeenResolution(c.expireAfterMs) };
@@ -110,9 +111,9 @@ export class Reconciler {
   }
 
   async start(): Promise<void> {
-    this.#unsubscribe = this.#d.ctx.bus.subscribe((c) => this.#onWorldChange(c));
+    this.#unsubscribe = this.#deps.ctx.bus.subscribe((c) => this.#onWorldChange(c));
     await this.#readBack();
-    if (this.#d.config.expireAfterMs > 0) this.#scheduleSweep();
+    if (this.#deps.config.expireAfterMs > 0) this.#scheduleSweep();
   }
 
   async stop(): Promise<void> {
@@ -133,7 +134,7 @@ export class Reconciler {
   /** A lookup was recorded; `host` is the target's egress host. Marks the workload dirty only if the Sidecar would change. */
   noteObservation(workload: string, host: string, outcome: 'new' | 'renewed' | 'dropped', at: number): void {
     if (outcome === 'dropped') {
-      this.#d.metrics.observationsDropped.inc();
+      this.#deps.metrics.observationsDropped.inc();
       return;
     }
     const problem = this.#problems.get(workload);
@@ -167,15 +168,15 @@ export class Reconciler {
   }
 
   async #readBack(): Promise<void> {
-    const now = this.#d.clock.now();
-    const rb = await this.#d.sink.readBack().catch((err: unknown) => ({ ok: false as const, error: errorMessage(err) }));
+    const now = this.#deps.clock.now();
+    const rb = await this.#deps.sink.readBack().catch((err: unknown) => ({ ok: false as const, error: errorMessage(err) }));
     if (!rb.ok) {
       // Unknown is not empty: no writes until a read succeeds (a partial view must never shrink a Sidecar).
       this.#read = 'failed';
       this.#readError = rb.error;
-      this.#d.metrics.writeErrors.inc();
-      this.#log.error({ sink: this.#d.sink.name, error: rb.error }, 'cannot read back managed Sidecars; writes are paused and will retry');
-      this.#scheduleRetry(Math.max(this.#d.config.maxDelayMs, 1000), () => void this.#readBack());
+      this.#deps.metrics.writeErrors.inc();
+      this.#log.error({ sink: this.#deps.sink.name, error: rb.error }, 'cannot read back managed Sidecars; writes are paused and will retry');
+      this.#scheduleRetry(Math.max(this.#deps.config.maxDelayMs, 1000), () => void this.#readBack());
       return;
     }
     const restored: string[] = [];
@@ -187,33 +188,33 @@ export class Reconciler {
       }
       const workload = `${rec.namespace}/${rec.name}`;
       this.#owned.set(workload, rec);
-      for (const [h, r] of rec.hosts) this.#d.recorder.seed(workload, h, r.lastSeen);
-      this.#d.gate.restore(workload, rec, now);
+      for (const [h, r] of rec.hosts) this.#deps.recorder.seed(workload, h, r.lastSeen);
+      this.#deps.gate.restore(workload, rec, now);
       restored.push(workload);
     }
     this.#read = 'ok';
     this.#readError = null;
-    this.#d.gate.announceRestored(restored);
-    this.#log.info({ sink: this.#d.sink.name, sidecars: rb.sidecars.length }, 'managed Sidecars read back');
+    this.#deps.gate.announceRestored(restored);
+    this.#log.info({ sink: this.#deps.sink.name, sidecars: rb.sidecars.length }, 'managed Sidecars read back');
     // Anything observed meanwhile, plus a first look at conflicts and selectors.
-    for (const w of this.#d.recorder.workloads()) this.#dirty.add(w);
-    if (this.#dirty.size > 0 || this.#d.config.namespaceDefaults) this.#coalescer.trigger();
+    for (const w of this.#deps.recorder.workloads()) this.#dirty.add(w);
+    if (this.#dirty.size > 0 || this.#deps.config.namespaceDefaults) this.#coalescer.trigger();
   }
 
   #onWorldChange(c: ChangeSet): void {
-    if (this.#d.gate.publishing || this.#stopped) return;
-    const world = this.#d.ctx.world.world;
+    if (this.#deps.gate.publishing || this.#stopped) return;
+    const world = this.#deps.ctx.world.current;
     let any = false;
     if (c.all) {
       // Mode switch (e.g. kill-switch off): everything dry-run skipped is written now.
-      for (const w of this.#d.recorder.workloads()) this.#dirty.add(w);
+      for (const w of this.#deps.recorder.workloads()) this.#dirty.add(w);
       for (const w of this.#owned.keys()) this.#dirty.add(w);
       this.#dryRunLogged.clear();
       any = true;
     }
     for (const ip of c.callers) {
       const caller = world.callers.get(ip);
-      if (caller && (this.#owned.has(caller.workload) || this.#d.recorder.hosts(caller.workload).size > 0)) {
+      if (caller && (this.#owned.has(caller.workload) || this.#deps.recorder.hosts(caller.workload).size > 0)) {
         this.#dirty.add(caller.workload);
         any = true;
       }
@@ -226,15 +227,15 @@ export class Reconciler {
 
   #scheduleRetry(ms: number, fn: () => void): void {
     if (this.#retry || this.#stopped) return;
-    this.#retry = this.#d.clock.setTimer(ms, () => {
+    this.#retry = this.#deps.clock.setTimer(ms, () => {
       this.#retry = null;
       fn();
     });
   }
 
   #scheduleSweep(): void {
-    const every = Math.max(1000, Math.floor(this.#d.config.expireAfterMs / 4));
-    this.#sweepTimer = this.#d.clock.setTimer(every, () => {
+    const every = Math.max(1000, Math.floor(this.#deps.config.expireAfterMs / 4));
+    this.#sweepTimer = this.#deps.clock.setTimer(every, () => {
       this.#sweepDue = true;
       for (const w of this.#owned.keys()) this.#dirty.add(w);
       this.requestFlush();
@@ -244,14 +245,14 @@ export class Reconciler {
 
   async #cycle(): Promise<void> {
     if (this.#read !== 'ok') return;
-    const now = this.#d.clock.now();
+    const now = this.#deps.clock.now();
     const sweep = this.#sweepDue;
     this.#sweepDue = false;
     const changes = this.#workloadChanges(now, sweep);
-    if (this.#d.config.namespaceDefaults && this.#nsDirty) changes.push(...this.#namespaceChanges(now));
+    if (this.#deps.config.namespaceDefaults && this.#nsDirty) changes.push(...this.#namespaceChanges(now));
     if (changes.length === 0) return;
 
-    const mode = this.#d.ctx.control.mode;
+    const mode = this.#deps.ctx.control.mode;
     if (mode !== 'hybrid') return this.#dryRun(changes, mode);
 
     const granted = this.#budget.take(changes.length);
@@ -263,10 +264,10 @@ export class Reconciler {
     const applies = batch.filter((c) => c.object !== null);
     const deletes = batch.filter((c) => c.object === null);
     const results = await Promise.all([
-      applies.length ? this.#d.sink.apply(applies.map((c) => c.object!)).catch((err: unknown) => failAll(applies, err)) : EMPTY_RESULT,
-      deletes.length ? this.#d.sink.delete(deletes.map((c) => refOf(c.key))).catch((err: unknown) => failAll(deletes, err)) : EMPTY_RESULT,
+      applies.length ? this.#deps.sink.apply(applies.map((c) => c.object!)).catch((err: unknown) => failAll(applies, err)) : EMPTY_RESULT,
+      deletes.length ? this.#deps.sink.delete(deletes.map((c) => refOf(c.key))).catch((err: unknown) => failAll(deletes, err)) : EMPTY_RESULT,
     ]);
-    const done = this.#d.clock.now();
+    const done = this.#deps.clock.now();
     const ok = new Set(results.flatMap((r) => r.applied));
     let failed = 0;
     for (const c of batch) {
@@ -281,16 +282,16 @@ export class Reconciler {
     const errors = results.flatMap((r) => r.failed);
     if (failed > 0) {
       this.#writes.errors += failed;
-      this.#d.metrics.writeErrors.inc(failed);
+      this.#deps.metrics.writeErrors.inc(failed);
       this.#log.warn({ failed, first: errors[0]?.error }, 'Sidecar writes failed; will retry');
-      this.#scheduleRetry(Math.max(this.#d.config.maxDelayMs, 1000), () => this.requestFlush());
+      this.#scheduleRetry(Math.max(this.#deps.config.maxDelayMs, 1000), () => this.requestFlush());
     }
   }
 
   #commit(c: Change, at: number): void {
     this.#writes.applied++;
     this.#lastWriteAt = at;
-    this.#d.metrics.writes.inc({ mode: 'applied' });
+    this.#deps.metrics.writes.inc({ mode: 'applied' });
     if (c.key.startsWith('ns:')) {
       const ns = c.key.slice(3);
       if (c.next) this.#nsDefaults.set(ns, c.next);
@@ -299,10 +300,10 @@ export class Reconciler {
     }
     if (!c.next) return;
     const removed = (c.summary['removed'] as string[] | undefined) ?? [];
-    for (const h of removed) this.#d.recorder.forget(c.key, h);
-    if (removed.length > 0) this.#d.metrics.hostsRemoved.inc(removed.length);
+    for (const h of removed) this.#deps.recorder.forget(c.key, h);
+    if (removed.length > 0) this.#deps.metrics.hostsRemoved.inc(removed.length);
     this.#owned.set(c.key, c.next);
-    this.#d.gate.written(c.key, c.next, at);
+    this.#deps.gate.written(c.key, c.next, at);
     this.#log.info({ sidecar: c.key, ...c.summary }, 'Sidecar written');
   }
 
@@ -317,19 +318,19 @@ export class Reconciler {
       if (this.#dryRunLogged.get(c.key) === fp) continue;
       this.#dryRunLogged.set(c.key, fp);
       this.#writes.dryRun++;
-      this.#d.metrics.writes.inc({ mode: 'dry-run' });
+      this.#deps.metrics.writes.inc({ mode: 'dry-run' });
       this.#log.info({ sidecar: c.key, mode, ...c.summary }, 'dry run: Sidecar not written');
     }
   }
 
   #workloadChanges(now: number, sweep: boolean): Change[] {
-    const world = this.#d.ctx.world.world;
-    let deletionBudget = this.#d.config.maxDeletionsPerCycle;
+    const world = this.#deps.ctx.world.current;
+    let deletionBudget = this.#deps.config.maxDeletionsPerCycle;
     const work = [...this.#dirty].sort();
     this.#dirty.clear();
     const changes: Change[] = [];
     for (const workload of work) {
-      const users = this.#d.conflicts.for(world, workload);
+      const users = this.#deps.conflicts.for(world, workload);
       if (users.length > 0) {
         this.#report(workload, { kind: 'conflict', detail: `user-owned Sidecar ${users.map(sidecarName).join(', ')} applies to ${workload}; Discovery writes none for it` });
         continue;
@@ -350,7 +351,7 @@ export class Reconciler {
       const res = desiredSidecar({
         workload: { namespace, name: workload.slice(namespace.length + 1), kind: pods[0]?.workload.kind ?? current?.workloadKind ?? 'Unknown', selector },
         current,
-        observed: this.#d.recorder.lastSeenMap(workload),
+        observed: this.#deps.recorder.lastSeenMap(workload),
         now,
         policy: this.#policy,
         sweep,
@@ -380,8 +381,8 @@ export class Reconciler {
 
   #namespaceChanges(now: number): Change[] {
     this.#nsDirty = false;
-    const world = this.#d.ctx.world.world;
-    const root = this.#d.ctx.config.istioRootNamespace;
+    const world = this.#deps.ctx.world.current;
+    const root = this.#deps.ctx.config.istioRootNamespace;
     const changes: Change[] = [];
     for (const ns of [...world.kube.namespaces].sort()) {
       if (ns === root) continue; // a selector-less Sidecar there would become the mesh-wide default
@@ -412,11 +413,11 @@ export class Reconciler {
 
   status(): Record<string, unknown> {
     return {
-      sink: this.#d.sink.name,
+      sink: this.#deps.sink.name,
       readBack: this.#read,
       readError: this.#readError,
-      mode: this.#d.ctx.control.mode,
-      dryRun: this.#d.ctx.control.mode !== 'hybrid',
+      mode: this.#deps.ctx.control.mode,
+      dryRun: this.#deps.ctx.control.mode !== 'hybrid',
       managed: this.#owned.size,
       namespaceDefaults: this.#nsDefaults.size,
       dirty: this.#dirty.size,

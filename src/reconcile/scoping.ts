@@ -1,23 +1,22 @@
-// Sidecar scoping, assembled: observer (lookups in) -> recorder -> reconciler -> sink, and the gate
-// that holds back ClusterIP answers until the caller's Sidecar lists the target and has propagated.
-// The lead wires `gate` and `observer` into Lookups when config.sidecars.enabled.
+// Sidecar scoping, assembled: observer (lookups in) -> recorder -> reconciler -> sink. What the
+// reconciler writes opens the Sidecar gate (src/gate), which lookups read: the one edge against the
+// data flow (docs/architecture.md).
 
-import type { AppContext } from '../app-context.ts';
+import { hostOf, type PropagationGate } from '../gate/propagation-gate.ts';
+import type { Core } from '../lookup/core.ts';
 import type { LookupObserver, Observation } from '../lookup/lookup.ts';
-import type { SidecarGateView } from '../lookup/sidecar-gate.ts';
-import { ObservationRecorder } from '../observe/recorder.ts';
-import type { Clock } from '../platform/clock.ts';
-import { systemClock } from '../platform/clock.ts';
+import { ObservationRecorder } from './observations.ts';
 import type { SidecarSink } from '../sinks/sidecar-sink.ts';
+import { ConflictIndex } from '../world/user-sidecars.ts';
 import type { Caller } from '../world/world.ts';
-import { ConflictIndex } from './conflicts.ts';
 import { egressHostsOf, renderSidecar } from './managed-sidecar.ts';
 import { scopingMetrics } from './metrics.ts';
 import { Reconciler } from './reconciler.ts';
-import { ScopingGate, hostOf } from './sidecar-gate.ts';
+
+/** What scoping reads of the core: everything but the lookups, which it observes. */
+export type ScopingCore = Omit<Core, 'lookups'>;
 
 export interface SidecarScoping {
-  readonly gate: SidecarGateView;
   readonly observer: LookupObserver;
   /** Reads back what the sink holds first (restoring ready pairs), then starts reconciling. */
   start(): Promise<void>;
@@ -33,8 +32,8 @@ export interface SidecarScoping {
   settled(): Promise<void>;
 }
 
-export async function createSidecarScoping(ctx: AppContext, sink: SidecarSink, opts: { clock?: Clock } = {}): Promise<SidecarScoping> {
-  const clock = opts.clock ?? systemClock;
+export function createSidecarScoping(ctx: ScopingCore, sink: SidecarSink, gate: PropagationGate): SidecarScoping {
+  const clock = ctx.clock;
   const config = ctx.config.sidecars;
   const recorder = new ObservationRecorder({ maxWorkloads: 100_000, maxHostsPerWorkload: Math.max(100, 2 * config.maxHosts) });
   const conflicts = new ConflictIndex();
@@ -48,7 +47,7 @@ export async function createSidecarScoping(ctx: AppContext, sink: SidecarSink, o
     }
     return n;
   };
-  const metrics = scopingMetrics(ctx.metrics.registry, {
+  const metrics = scopingMetrics(ctx.registry, {
     managed: () => (reconciler ? reconciler.owned().size + reconciler.namespaceDefaults().size : 0),
     hostStats: () => {
       let max = 0;
@@ -65,20 +64,12 @@ export async function createSidecarScoping(ctx: AppContext, sink: SidecarSink, o
     overCap: () => [...(reconciler?.problems().values() ?? [])].filter((p) => p.kind === 'over-cap').length,
   });
 
-  const gate = new ScopingGate({
-    world: ctx.world,
-    indexClock: ctx.clock,
-    bus: ctx.bus,
-    clock,
-    propagationDelayMs: config.propagationDelayMs,
-    conflicts,
-    onReady: (workload, hosts, at) => {
-      for (const h of hosts) {
-        const o = recorder.get(workload, h);
-        // Only pairs first seen by this process: a restored host has no meaningful first lookup.
-        if (o && o.services.size > 0) metrics.timeToReady.observe(Math.max(0, at - o.firstSeen) / 1000);
-      }
-    },
+  gate.onReady((workload, hosts, at) => {
+    for (const h of hosts) {
+      const o = recorder.get(workload, h);
+      // Only pairs first seen by this process: a restored host has no meaningful first lookup.
+      if (o && o.services.size > 0) metrics.timeToReady.observe(Math.max(0, at - o.firstSeen) / 1000);
+    }
   });
   const rec = new Reconciler({ ctx, sink, clock, recorder, gate, conflicts, metrics, config });
   reconciler = rec;
@@ -93,12 +84,10 @@ export async function createSidecarScoping(ctx: AppContext, sink: SidecarSink, o
   };
 
   return {
-    gate,
     observer,
     start: () => rec.start(),
     async stop() {
       await rec.stop();
-      gate.stop();
     },
     managedSidecars: () =>
       [...rec.owned().values(), ...rec.namespaceDefaults().values()]
@@ -106,7 +95,7 @@ export async function createSidecarScoping(ctx: AppContext, sink: SidecarSink, o
         .sort((a, b) => (`${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1)),
     explainPair(caller, service) {
       const key = service.toLowerCase();
-      const target = ctx.world.world.targets.get(key);
+      const target = ctx.world.current.targets.get(key);
       const host = target ? hostOf(target) : null;
       const seen = host ? recorder.get(caller.workload, host) : undefined;
       const inSidecar = host ? (rec.owned().get(caller.workload)?.hosts.get(host) ?? null) : null;
