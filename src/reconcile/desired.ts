@@ -3,8 +3,9 @@
 // expiry rule removes it (expiry on, marked by an earlier sweep, still unused, deletion budget left).
 
 import type { HostRecord, ManagedSidecar } from './managed-sidecar.ts';
-import { compare, egressHostsOf } from './managed-sidecar.ts';
-import { sameLabels } from './workload-labels.ts';
+import { egressHostsOf } from './managed-sidecar.ts';
+import { compareStrings } from '../platform/compare.ts';
+import { sameLabels } from '../world/labels.ts';
 import { egressImports, parseEgressHost } from '../world/istio-hosts.ts';
 
 export interface DesiredPolicy {
@@ -69,7 +70,7 @@ export function desiredSidecar(input: DesiredInput): DesiredResult {
   let budget = input.deletionBudget;
   const expiry = policy.expireAfterMs;
 
-  for (const [host, rec] of [...(current?.hosts ?? new Map<string, HostRecord>())].sort(([a], [b]) => compare(a, b))) {
+  for (const [host, rec] of [...(current?.hosts ?? new Map<string, HostRecord>())].sort(([a], [b]) => compareStrings(a, b))) {
     const seen = Math.max(rec.lastSeen, observed.get(host) ?? 0);
     const lastSeen = seen - rec.lastSeen >= policy.lastSeenResolutionMs ? seen : rec.lastSeen;
     if (rec.expiring !== undefined && seen > rec.expiring) {
@@ -92,11 +93,11 @@ export function desiredSidecar(input: DesiredInput): DesiredResult {
     hosts.set(host, { ...rec, lastSeen });
   }
 
-  const defaults = [...new Set([...policy.defaults, ...(current?.defaults ?? [])])].sort(compare);
+  const defaults = [...new Set([...policy.defaults, ...(current?.defaults ?? [])])].sort(compareStrings);
   const room = () => policy.maxHosts - new Set([...defaults, ...hosts.keys()]).size;
   const added: string[] = [];
   const overCap: string[] = [];
-  for (const [host, seen] of [...observed].sort(([a], [b]) => compare(a, b))) {
+  for (const [host, seen] of [...observed].sort(([a], [b]) => compareStrings(a, b))) {
     if (hosts.has(host) || removed.includes(host)) continue;
     if (expiry > 0 && now - seen >= expiry) continue; // stale before it was ever written: nothing to keep
     if (coveredBy(defaults, host, workload.namespace)) continue;
@@ -116,14 +117,14 @@ export function desiredSidecar(input: DesiredInput): DesiredResult {
     selector,
     selectorWrittenAt,
     defaults,
-    hosts: new Map([...hosts].sort(([a], [b]) => compare(a, b))),
+    hosts: new Map([...hosts].sort(([a], [b]) => compareStrings(a, b))),
   };
   return { ok: true, sidecar, added, marked, renewed, removed, overCap };
 }
 
 /** A namespace-wide default: its own namespace plus the configured defaults (pitfall: Pods in namespaces without Services get the whole mesh). */
 export function namespaceDefaultSidecar(namespace: string, name: string, defaults: readonly string[], current: ManagedSidecar | undefined, now: number): ManagedSidecar {
-  const hosts = [...new Set(['./*', ...defaults, ...(current ? egressHostsOf(current) : [])])].sort(compare);
+  const hosts = [...new Set(['./*', ...defaults, ...(current ? egressHostsOf(current) : [])])].sort(compareStrings);
   return { namespace, name, workloadKind: 'Namespace', selector: null, selectorWrittenAt: current?.selectorWrittenAt ?? now, defaults: hosts, hosts: new Map() };
 }
 

@@ -3,8 +3,9 @@
 // so whatever the sink holds is enough to resume after a restart.
 
 import { Sidecar as SidecarV1beta1 } from '@kubernetes-models/istio/networking.istio.io/v1beta1/Sidecar';
+import { compareStrings } from '../platform/compare.ts';
 import type { SidecarObject } from '../sinks/sidecar-sink.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sinks/sidecar-sink.ts';
+import { MANAGED_BY_DISCOVERY, MANAGED_BY_LABEL } from '../world/kube-types.ts';
 
 export const SIDECAR_API_VERSION = 'networking.istio.io/v1';
 /** Which workload (kind/name) the Sidecar is for; "Namespace" for a namespace default. */
@@ -39,11 +40,7 @@ export interface ManagedSidecar {
 }
 
 export function egressHostsOf(s: ManagedSidecar): string[] {
-  return [...new Set([...s.defaults, ...s.hosts.keys()])].sort(compare);
-}
-
-export function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return [...new Set([...s.defaults, ...s.hosts.keys()])].sort(compareStrings);
 }
 
 function iso(ms: number): string {
@@ -51,7 +48,7 @@ function iso(ms: number): string {
 }
 
 function sortedRecord<T>(entries: Iterable<[string, T]>): Record<string, T> {
-  return Object.fromEntries([...entries].sort(([a], [b]) => compare(a, b)));
+  return Object.fromEntries([...entries].sort(([a], [b]) => compareStrings(a, b)));
 }
 
 export function renderSidecar(s: ManagedSidecar): SidecarObject {
@@ -64,7 +61,7 @@ export function renderSidecar(s: ManagedSidecar): SidecarObject {
   return {
     apiVersion: SIDECAR_API_VERSION,
     kind: 'Sidecar',
-    metadata: { name: s.name, namespace: s.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, annotations: sortedRecord(Object.entries(annotations)) },
+    metadata: { name: s.name, namespace: s.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_DISCOVERY }, annotations: sortedRecord(Object.entries(annotations)) },
     spec: {
       ...(s.selector !== null ? { workloadSelector: { labels: sortedRecord(Object.entries(s.selector)) } } : {}),
       egress: [{ hosts: egressHostsOf(s) }],

@@ -5,12 +5,13 @@
 import { hostOf, type PropagationGate } from '../gate/propagation-gate.ts';
 import type { Core } from '../lookup/core.ts';
 import type { LookupObserver, Observation } from '../lookup/lookup.ts';
-import { ObservationRecorder } from './observations.ts';
-import type { SidecarSink } from '../sinks/sidecar-sink.ts';
+import { compareStrings } from '../platform/compare.ts';
+import { sidecarKey, type SidecarSink } from '../sinks/sidecar-sink.ts';
 import { ConflictIndex } from '../world/user-sidecars.ts';
 import type { Caller } from '../world/world.ts';
 import { egressHostsOf, renderSidecar } from './managed-sidecar.ts';
 import { scopingMetrics } from './metrics.ts';
+import { ObservationRecorder } from './observations.ts';
 import { Reconciler } from './reconciler.ts';
 
 /** What scoping reads of the core: everything but the lookups, which it observes. */
@@ -92,7 +93,7 @@ export function createSidecarScoping(ctx: ScopingCore, sink: SidecarSink, gate: 
     managedSidecars: () =>
       [...rec.owned().values(), ...rec.namespaceDefaults().values()]
         .map(renderSidecar)
-        .sort((a, b) => (`${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1)),
+        .sort((a, b) => compareStrings(sidecarKey(a), sidecarKey(b))),
     explainPair(caller, service) {
       const key = service.toLowerCase();
       const target = ctx.world.current.targets.get(key);
@@ -101,7 +102,7 @@ export function createSidecarScoping(ctx: ScopingCore, sink: SidecarSink, gate: 
       const inSidecar = host ? (rec.owned().get(caller.workload)?.hosts.get(host) ?? null) : null;
       return {
         ...gate.describe(caller, key),
-        observed: seen ? { firstSeen: new Date(seen.firstSeen).toISOString(), lastSeen: new Date(seen.lastSeen).toISOString(), services: [...seen.services].sort() } : null,
+        observed: seen ? { firstSeen: new Date(seen.firstSeen).toISOString(), lastSeen: new Date(seen.lastSeen).toISOString(), services: [...seen.services].sort(compareStrings) } : null,
         inSidecar: inSidecar ? { writtenAt: new Date(inSidecar.writtenAt).toISOString(), expiring: inSidecar.expiring ? new Date(inSidecar.expiring).toISOString() : null } : null,
         problem: rec.problems().get(caller.workload) ?? null,
         readBack: rec.readState,
