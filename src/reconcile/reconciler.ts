@@ -1,37 +1,29 @@
-// Observations + world -> desired Sidecars -> sink. Debounced (quiet period, max delay), rate
-// limited, compare-before-write, and it never writes before it has read back what the sink holds:
-// a failed read means "unknown", and writing then could shrink a Sidecar (invariant 3).
-// Kill-switch or shadow mode: diffs are computed, logged and counted, nothing is written.
+// The runner of Sidecar scoping: observations + world -> plan (plan.ts) -> sink. Debounced (quiet
+// period, max delay), rate limited, compare-before-write, and it never writes before it has read
+// back what the sink holds: a failed read means "unknown", and writing then could shrink a Sidecar
+// (invariant 3). Kill-switch or shadow mode: the plan is logged and counted, nothing is written.
 
-import type { PropagationGate } from '../gate/propagation-gate.ts';
 import type { SidecarConfig } from '../config/config.ts';
-import type { ObservationRecorder } from './observations.ts';
+import type { PropagationGate } from '../gate/propagation-gate.ts';
 import type { Clock, Timer } from '../platform/clock.ts';
+import { Coalescer } from '../platform/coalesce.ts';
 import { errorMessage } from '../platform/errors.ts';
 import type { Logger } from '../platform/log.ts';
-import type { SidecarObject, SidecarSink } from '../sinks/sidecar-sink.ts';
-import { sidecarKey } from '../sinks/sidecar-sink.ts';
+import type { ApplyResult, SidecarSink } from '../sinks/sidecar-sink.ts';
 import type { ChangeSet } from '../world/changes.ts';
-import { Coalescer } from '../platform/coalesce.ts';
 import type { ConflictIndex } from '../world/user-sidecars.ts';
-import { sidecarName } from '../world/user-sidecars.ts';
 import type { DesiredPolicy } from './desired.ts';
-import { desiredSidecar, lastSeenResolution, namespaceDefaultSidecar } from './desired.ts';
+import { lastSeenResolution } from './desired.ts';
 import type { ManagedSidecar } from './managed-sidecar.ts';
-import { NAMESPACE_DEFAULT_NAME, parseSidecar, renderSidecar, sameObject, validateSidecar } from './managed-sidecar.ts';
+import { parseSidecar } from './managed-sidecar.ts';
 import type { ScopingMetrics } from './metrics.ts';
+import type { ObservationRecorder } from './observations.ts';
+import type { NamespaceDefaultDelete, NamespaceDefaultWrite, Plan, Problem, SidecarChange, WorkloadChange } from './plan.ts';
+import { planChanges } from './plan.ts';
 import { WriteBudget } from './rate-limit.ts';
-import { selects } from '../world/labels.ts';
 import type { ScopingCore } from './scoping.ts';
-import { stableSelector } from './workload-labels.ts';
-
-export type ProblemKind = 'conflict' | 'over-cap' | 'no-selector' | 'selector-overlap' | 'invalid' | 'write-failed';
-
-export interface Problem {
-  readonly kind: ProblemKind;
-  readonly detail: string;
-  readonly hosts?: readonly string[];
-}
+import type { ReadonlySidecarKeyMap, SidecarKey } from './sidecar-key.ts';
+import { SidecarKeyMap, sidecarNameOf, sidecarRefOf } from './sidecar-key.ts';
 
 export interface ReconcilerDeps {
   readonly ctx: ScopingCore;
@@ -42,14 +34,6 @@ export interface ReconcilerDeps {
   readonly conflicts: ConflictIndex;
   readonly metrics: ScopingMetrics;
   readonly config: SidecarConfig;
-}
-
-interface Change {
-  /** Workload key, or `ns:<namespace>` for a namespace default. */
-  readonly key: string;
-  readonly next: ManagedSidecar | null;
-  readonly object: SidecarObject | null;
-  readonly summary: Record<string, unknown>;
 }
 
 export type ReadState = 'unread' | 'ok' | 'failed';
@@ -64,10 +48,11 @@ export class Reconciler {
   readonly #owned = new Map<string, ManagedSidecar>();
   /** Managed namespace defaults, by namespace. */
   readonly #nsDefaults = new Map<string, ManagedSidecar>();
+  /** Workloads whose Sidecar may need a write. */
   readonly #dirty = new Set<string>();
-  readonly #problems = new Map<string, Problem>();
-  /** Dry run: the last diff logged per key, so an unchanged diff is not logged every cycle. */
-  readonly #dryRunLogged = new Map<string, string>();
+  readonly #problems = new SidecarKeyMap<Problem>();
+  /** Dry run: the last diff logged per Sidecar, so an unchanged diff is not logged every cycle. */
+  readonly #dryRunLogged = new SidecarKeyMap<string>();
   #nsDirty = true;
   #sweepDue = false;
   #read: ReadState = 'unread';
@@ -106,7 +91,7 @@ export class Reconciler {
     return this.#nsDefaults;
   }
 
-  problems(): ReadonlyMap<string, Problem> {
+  problems(): ReadonlySidecarKeyMap<Problem> {
     return this.#problems;
   }
 
@@ -137,7 +122,7 @@ export class Reconciler {
       this.#deps.metrics.observationsDropped.inc();
       return;
     }
-    const problem = this.#problems.get(workload);
+    const problem = this.#problems.forWorkload(workload);
     if (problem?.kind === 'conflict' || (problem?.kind === 'over-cap' && problem.hosts?.includes(host))) return;
     const rec = this.#owned.get(workload)?.hosts.get(host);
     const changes = !rec || rec.expiring !== undefined || at - rec.lastSeen >= this.#policy.lastSeenResolutionMs;
@@ -220,7 +205,7 @@ export class Reconciler {
       }
     }
     // A caller whose Pod went away: re-check workloads with problems (a conflict may be gone).
-    if (c.callers.size > 0) for (const w of this.#problems.keys()) if (!w.startsWith('ns:')) this.#dirty.add(w);
+    if (c.callers.size > 0) for (const w of this.#problems.workloads()) this.#dirty.add(w);
     if (c.callers.size > 0 || c.all) this.#nsDirty = true;
     if (any || c.callers.size > 0) this.#coalescer.trigger();
   }
@@ -245,11 +230,7 @@ export class Reconciler {
 
   async #cycle(): Promise<void> {
     if (this.#read !== 'ok') return;
-    const now = this.#deps.clock.now();
-    const sweep = this.#sweepDue;
-    this.#sweepDue = false;
-    const changes = this.#workloadChanges(now, sweep);
-    if (this.#deps.config.namespaceDefaults && this.#nsDirty) changes.push(...this.#namespaceChanges(now));
+    const { changes } = this.#plan();
     if (changes.length === 0) return;
 
     const mode = this.#deps.ctx.control.mode;
@@ -257,24 +238,23 @@ export class Reconciler {
 
     const granted = this.#budget.take(changes.length);
     const batch = changes.slice(0, granted);
-    for (const c of changes.slice(granted)) this.#redirty(c.key);
+    for (const c of changes.slice(granted)) this.#redirty(c);
     if (granted < changes.length) this.#scheduleRetry(this.#budget.waitMs(), () => this.requestFlush());
     if (batch.length === 0) return;
 
-    const applies = batch.filter((c) => c.object !== null);
-    const deletes = batch.filter((c) => c.object === null);
+    const applies = batch.filter((c): c is WorkloadChange | NamespaceDefaultWrite => c.object !== null);
+    const deletes = batch.filter((c): c is NamespaceDefaultDelete => c.object === null);
     const results = await Promise.all([
-      applies.length ? this.#deps.sink.apply(applies.map((c) => c.object!)).catch((err: unknown) => failAll(applies, err)) : EMPTY_RESULT,
-      deletes.length ? this.#deps.sink.delete(deletes.map((c) => refOf(c.key))).catch((err: unknown) => failAll(deletes, err)) : EMPTY_RESULT,
+      applies.length ? this.#deps.sink.apply(applies.map((c) => c.object)).catch((err: unknown) => failAll(applies, err)) : EMPTY_RESULT,
+      deletes.length ? this.#deps.sink.delete(deletes.map(sidecarRefOf)).catch((err: unknown) => failAll(deletes, err)) : EMPTY_RESULT,
     ]);
     const done = this.#deps.clock.now();
     const ok = new Set(results.flatMap((r) => r.applied));
     let failed = 0;
     for (const c of batch) {
-      const key = c.object ? sidecarKey(c.object) : sidecarKeyOfRef(c.key);
-      if (!ok.has(key)) {
+      if (!ok.has(sidecarNameOf(c))) {
         failed++;
-        this.#redirty(c.key);
+        this.#redirty(c);
         continue;
       }
       this.#commit(c, done);
@@ -288,127 +268,71 @@ export class Reconciler {
     }
   }
 
-  #commit(c: Change, at: number): void {
+  /** Plans the dirty workloads (and namespace defaults when due), clears what it took, records the problems. */
+  #plan(): Plan {
+    const world = this.#deps.ctx.world.current;
+    const sweep = this.#sweepDue;
+    this.#sweepDue = false;
+    const planNamespaceDefaults = this.#deps.config.namespaceDefaults && this.#nsDirty;
+    if (planNamespaceDefaults) this.#nsDirty = false;
+    const plan = planChanges({
+      world,
+      owned: this.#owned,
+      namespaceDefaults: this.#nsDefaults,
+      dirty: this.#dirty,
+      planNamespaceDefaults,
+      observed: (w) => this.#deps.recorder.lastSeenMap(w),
+      userSidecars: (w) => this.#deps.conflicts.for(world, w),
+      policy: this.#policy,
+      rootNamespace: this.#deps.ctx.config.istioRootNamespace,
+      now: this.#deps.clock.now(),
+      sweep,
+      deletionBudget: this.#deps.config.maxDeletionsPerCycle,
+    });
+    this.#dirty.clear();
+    for (const key of plan.resolved) this.#problems.delete(key);
+    for (const { key, problem } of plan.problems) this.#report(key, problem);
+    return plan;
+  }
+
+  #commit(c: SidecarChange, at: number): void {
     this.#writes.applied++;
     this.#lastWriteAt = at;
     this.#deps.metrics.writes.inc({ mode: 'applied' });
-    if (c.key.startsWith('ns:')) {
-      const ns = c.key.slice(3);
-      if (c.next) this.#nsDefaults.set(ns, c.next);
-      else this.#nsDefaults.delete(ns);
+    if (c.kind === 'namespace') {
+      if (c.next) this.#nsDefaults.set(c.namespace, c.next);
+      else this.#nsDefaults.delete(c.namespace);
       return;
     }
-    if (!c.next) return;
-    const removed = (c.summary['removed'] as string[] | undefined) ?? [];
-    for (const h of removed) this.#deps.recorder.forget(c.key, h);
+    const { removed } = c.summary;
+    for (const h of removed) this.#deps.recorder.forget(c.workload, h);
     if (removed.length > 0) this.#deps.metrics.hostsRemoved.inc(removed.length);
-    this.#owned.set(c.key, c.next);
-    this.#deps.gate.written(c.key, c.next, at);
-    this.#log.info({ sidecar: c.key, ...c.summary }, 'Sidecar written');
+    this.#owned.set(c.workload, c.next);
+    this.#deps.gate.written(c.workload, c.next, at);
+    this.#log.info({ sidecar: c.workload, ...c.summary }, 'Sidecar written');
   }
 
-  #redirty(key: string): void {
-    if (key.startsWith('ns:')) this.#nsDirty = true;
-    else this.#dirty.add(key);
+  #redirty(key: SidecarKey): void {
+    if (key.kind === 'namespace') this.#nsDirty = true;
+    else this.#dirty.add(key.workload);
   }
 
-  #dryRun(changes: Change[], mode: string): void {
+  #dryRun(changes: readonly SidecarChange[], mode: string): void {
     for (const c of changes) {
-      const fp = JSON.stringify(c.object ?? { delete: c.key });
-      if (this.#dryRunLogged.get(c.key) === fp) continue;
-      this.#dryRunLogged.set(c.key, fp);
+      const name = sidecarNameOf(c);
+      const fp = JSON.stringify(c.object ?? { delete: name });
+      if (this.#dryRunLogged.get(c) === fp) continue;
+      this.#dryRunLogged.set(c, fp);
       this.#writes.dryRun++;
       this.#deps.metrics.writes.inc({ mode: 'dry-run' });
-      this.#log.info({ sidecar: c.key, mode, ...c.summary }, 'dry run: Sidecar not written');
+      this.#log.info({ sidecar: name, mode, ...c.summary }, 'dry run: Sidecar not written');
     }
   }
 
-  #workloadChanges(now: number, sweep: boolean): Change[] {
-    const world = this.#deps.ctx.world.current;
-    let deletionBudget = this.#deps.config.maxDeletionsPerCycle;
-    const work = [...this.#dirty].sort();
-    this.#dirty.clear();
-    const changes: Change[] = [];
-    for (const workload of work) {
-      const users = this.#deps.conflicts.for(world, workload);
-      if (users.length > 0) {
-        this.#report(workload, { kind: 'conflict', detail: `user-owned Sidecar ${users.map(sidecarName).join(', ')} applies to ${workload}; Discovery writes none for it` });
-        continue;
-      }
-      const pods = world.podsByWorkload.get(workload) ?? [];
-      const current = this.#owned.get(workload);
-      const selector = stableSelector(pods);
-      if (pods.length > 0 && selector === null) {
-        this.#report(workload, { kind: 'no-selector', detail: `the Pods of ${workload} share no stable label to select them by` });
-        continue;
-      }
-      const namespace = workload.slice(0, workload.indexOf('/'));
-      const overlap = selector ? world.kube.pods.find((p) => p.namespace === namespace && `${p.namespace}/${p.workload.name}` !== workload && selects(selector, p.labels)) : undefined;
-      if (overlap) {
-        this.#report(workload, { kind: 'selector-overlap', detail: `selector ${JSON.stringify(selector)} of ${workload} also matches Pod ${overlap.namespace}/${overlap.name}; not written` });
-        continue;
-      }
-      const res = desiredSidecar({
-        workload: { namespace, name: workload.slice(namespace.length + 1), kind: pods[0]?.workload.kind ?? current?.workloadKind ?? 'Unknown', selector },
-        current,
-        observed: this.#deps.recorder.lastSeenMap(workload),
-        now,
-        policy: this.#policy,
-        sweep,
-        deletionBudget,
-      });
-      if (!res.ok) {
-        this.#report(workload, { kind: 'no-selector', detail: `no Pods of ${workload} are known; nothing to select` });
-        continue;
-      }
-      deletionBudget -= res.removed.length;
-      if (res.overCap.length > 0) {
-        this.#report(workload, { kind: 'over-cap', detail: `${res.overCap.length} observed hosts not added: Sidecar is at sidecars.maxHosts (${this.#policy.maxHosts})`, hosts: res.overCap });
-      } else this.#problems.delete(workload);
-      const object = renderSidecar(res.sidecar);
-      if (current && sameObject(renderSidecar(current), object)) continue;
-      try {
-        validateSidecar(object);
-      } catch (err) {
-        this.#report(workload, { kind: 'invalid', detail: `generated Sidecar fails Istio's schema: ${errorMessage(err)}` });
-        continue;
-      }
-      const summary = { created: !current, added: res.added, removed: res.removed, marked: res.marked, renewed: res.renewed };
-      changes.push({ key: workload, next: res.sidecar, object, summary });
-    }
-    return changes;
-  }
-
-  #namespaceChanges(now: number): Change[] {
-    this.#nsDirty = false;
-    const world = this.#deps.ctx.world.current;
-    const root = this.#deps.ctx.config.istioRootNamespace;
-    const changes: Change[] = [];
-    for (const ns of [...world.kube.namespaces].sort()) {
-      if (ns === root) continue; // a selector-less Sidecar there would become the mesh-wide default
-      const key = `ns:${ns}`;
-      const current = this.#nsDefaults.get(ns);
-      const user = world.kube.sidecars.find((s) => !s.managed && s.namespace === ns && (s.selector === null || Object.keys(s.selector).length === 0));
-      if (user) {
-        // Two selector-less Sidecars in a namespace is undefined in Istio: ours (which holds no observed host) yields.
-        this.#report(key, { kind: 'conflict', detail: `namespace-wide Sidecar ${sidecarName(user)} exists; no namespace default written` });
-        if (current) changes.push({ key, next: null, object: null, summary: { deleted: true, reason: 'user namespace-wide Sidecar' } });
-        continue;
-      }
-      this.#problems.delete(key);
-      const next = namespaceDefaultSidecar(ns, NAMESPACE_DEFAULT_NAME, this.#policy.defaults, current, now);
-      const object = renderSidecar(next);
-      if (current && sameObject(renderSidecar(current), object)) continue;
-      validateSidecar(object);
-      changes.push({ key, next, object, summary: { created: !current, namespaceDefault: true } });
-    }
-    return changes;
-  }
-
-  #report(key: string, p: Problem): void {
+  #report(key: SidecarKey, p: Problem): void {
     const prev = this.#problems.get(key);
     this.#problems.set(key, p);
-    if (prev?.detail !== p.detail) this.#log.warn({ sidecar: key, problem: p.kind }, p.detail);
+    if (prev?.detail !== p.detail) this.#log.warn({ sidecar: sidecarNameOf(key), problem: p.kind }, p.detail);
   }
 
   status(): Record<string, unknown> {
@@ -423,22 +347,13 @@ export class Reconciler {
       dirty: this.#dirty.size,
       writes: { ...this.#writes },
       lastWriteAt: this.#lastWriteAt === null ? null : new Date(this.#lastWriteAt).toISOString(),
-      problems: [...this.#problems].slice(0, 100).map(([k, p]) => ({ sidecar: k, ...p })),
+      problems: [...this.#problems.entries()].slice(0, 100).map(([k, p]) => ({ sidecar: sidecarNameOf(k), ...p })),
     };
   }
 }
 
-const EMPTY_RESULT = { applied: [] as string[], failed: [] as Array<{ key: string; error: string }> };
+const EMPTY_RESULT: ApplyResult = { applied: [], failed: [] };
 
-function failAll(changes: readonly Change[], err: unknown) {
-  return { applied: [] as string[], failed: changes.map((c) => ({ key: c.key, error: errorMessage(err) })) };
-}
-
-function refOf(key: string): { namespace: string; name: string } {
-  return { namespace: key.slice(3), name: NAMESPACE_DEFAULT_NAME };
-}
-
-function sidecarKeyOfRef(key: string): string {
-  const r = refOf(key);
-  return `${r.namespace}/${r.name}`;
+function failAll(changes: readonly SidecarChange[], err: unknown): ApplyResult {
+  return { applied: [], failed: changes.map((c) => ({ key: sidecarNameOf(c), error: errorMessage(err) })) };
 }

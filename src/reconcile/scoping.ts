@@ -43,7 +43,7 @@ export function createSidecarScoping(ctx: ScopingCore, sink: SidecarSink, gate: 
   const pendingPairs = () => {
     let n = 0;
     for (const w of recorder.workloads()) {
-      if (reconciler?.problems().get(w)?.kind === 'conflict') continue;
+      if (reconciler?.problems().forWorkload(w)?.kind === 'conflict') continue;
       for (const h of recorder.hosts(w).keys()) if (!gate.isReady(w, h)) n++;
     }
     return n;
@@ -104,7 +104,7 @@ export function createSidecarScoping(ctx: ScopingCore, sink: SidecarSink, gate: 
         ...gate.describe(caller, key),
         observed: seen ? { firstSeen: new Date(seen.firstSeen).toISOString(), lastSeen: new Date(seen.lastSeen).toISOString(), services: [...seen.services].sort(compareStrings) } : null,
         inSidecar: inSidecar ? { writtenAt: new Date(inSidecar.writtenAt).toISOString(), expiring: inSidecar.expiring ? new Date(inSidecar.expiring).toISOString() : null } : null,
-        problem: rec.problems().get(caller.workload) ?? null,
+        problem: rec.problems().forWorkload(caller.workload) ?? null,
         readBack: rec.readState,
         dryRun: ctx.control.mode !== 'hybrid',
       };

@@ -10,8 +10,8 @@ import type { ManagedSidecar } from '../../src/reconcile/managed-sidecar.ts';
 import { parseSidecar, renderSidecar, validateSidecar } from '../../src/reconcile/managed-sidecar.ts';
 import { stableSelector } from '../../src/reconcile/workload-labels.ts';
 import { pod } from '../support/world-fixtures.ts';
-import { T0 } from './helpers.ts';
 
+const T0 = Date.parse('2026-03-01T00:00:00Z');
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../src/reconcile/testdata');
 const H = (svc: string, ns = 'bookinfo') => `${ns}/${svc}.${ns}.svc.cluster.local`;
 const POLICY: DesiredPolicy = { defaults: ['istio-system/*'], maxHosts: 500, expireAfterMs: 0, lastSeenResolutionMs: 24 * 3600_000 };
