@@ -79,10 +79,6 @@ export class Reconciler {
     return this.#read;
   }
 
-  get policy(): DesiredPolicy {
-    return this.#policy;
-  }
-
   owned(): ReadonlyMap<string, ManagedSidecar> {
     return this.#owned;
   }

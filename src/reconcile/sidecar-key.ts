@@ -42,7 +42,6 @@ export function sidecarNameOf(key: SidecarKey): string {
 export interface ReadonlySidecarKeyMap<V> {
   get(key: SidecarKey): V | undefined;
   forWorkload(workload: string): V | undefined;
-  readonly size: number;
   workloads(): IterableIterator<string>;
   entries(): IterableIterator<[SidecarKey, V]>;
   values(): IterableIterator<V>;
@@ -75,10 +74,6 @@ export class SidecarKeyMap<V> implements ReadonlySidecarKeyMap<V> {
   clear(): void {
     this.#workloads.clear();
     this.#namespaces.clear();
-  }
-
-  get size(): number {
-    return this.#workloads.size + this.#namespaces.size;
   }
 
   /** Workloads with an entry (namespace defaults left out). */
