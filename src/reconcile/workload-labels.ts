@@ -3,6 +3,7 @@
 // all current Pods keeps the selector matching every Pod; the overlap check keeps it to only them.
 
 import type { PodInfo } from '../world/kube-types.ts';
+import { compareStrings } from '../platform/compare.ts';
 
 /** Labels that differ between Pods of one workload or between its revisions. */
 export const VOLATILE_LABELS: ReadonlySet<string> = new Set([
@@ -32,17 +33,5 @@ export function stableSelector(pods: readonly PodInfo[]): Record<string, string>
     for (const [k, v] of common) if (p.labels[k] !== v) common.delete(k);
   }
   if (common.size === 0) return null;
-  return Object.fromEntries([...common.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
-}
-
-export function selects(selector: Readonly<Record<string, string>> | null, labels: Readonly<Record<string, string>>): boolean {
-  if (selector === null) return false;
-  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
-  return true;
-}
-
-export function sameLabels(a: Readonly<Record<string, string>> | null, b: Readonly<Record<string, string>> | null): boolean {
-  if (a === null || b === null) return a === b;
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+  return Object.fromEntries([...common.entries()].sort(([a], [b]) => compareStrings(a, b)));
 }
