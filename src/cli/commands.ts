@@ -5,7 +5,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { stringify } from 'yaml';
 import { adminCall, type AdminTarget } from './admin-client.ts';
 import { explainText, type Explanation } from '../lookup/explain.ts';
-import type { AuditEntry, ControlState } from '../control/control-store.ts';
+import type { AuditEntry } from '../control/audit-log.ts';
+import type { ControlState } from '../control/state.ts';
 import { DiscoveryError } from '../platform/errors.ts';
 
 export interface Io {

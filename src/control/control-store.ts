@@ -1,170 +1,78 @@
-// Operator controls: the global mode (hybrid, shadow, consul-only = kill-switch) and pins that force
-// a target (or one caller workload's view of a target) back to Consul's answer. Persisted in the
-// state dir so a restart keeps them; every change is appended to the audit trail and stamped with
-// a new index so blocking queries wake at once.
+// The operator controls in memory: the current mode and pins, the index stamps that make blocking
+// queries wake at once, and the change notifications. Where the state is stored (a backend) and
+// the audit trail (an audit log) are dependencies; every change is audited before it is stored.
 
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { watchFile, type FileWatch } from '../platform/file-watch.ts';
-import { join } from 'node:path';
 import type { Mode } from '../decision/decide.ts';
 import { MODES } from '../decision/decide.ts';
+import { DiscoveryError } from '../platform/errors.ts';
+import { SerialQueue } from '../platform/serial-queue.ts';
 import type { ChangeBus, IndexClock } from '../world/changes.ts';
-import { writeFileAtomic } from '../platform/atomic-file.ts';
-import { DiscoveryError, errorMessage } from '../platform/errors.ts';
+import type { AuditEntry, AuditLog } from './audit-log.ts';
+import type { ControlBackend } from './backend.ts';
+import type { Actor, ControlState, Pin, VersionedState } from './state.ts';
+import { INITIAL_CONTROL_STATE, SERVICE_NAME_RE, WORKLOAD_RE, pinKey } from './state.ts';
 
-export interface Pin {
-  /** Lower-cased Consul service name. */
-  readonly service: string;
-  /** Caller workload `namespace/name`; absent: every caller. */
-  readonly caller?: string;
-  readonly reason: string;
-  readonly actor: string;
-  readonly at: string;
+export interface ControlStoreDeps {
+  readonly backend: ControlBackend;
+  readonly audit: AuditLog;
+  readonly indexClock: IndexClock;
+  readonly bus: ChangeBus;
+  /** Wall clock for change and audit times. Default: the system clock. */
+  readonly now?: () => Date;
 }
 
-export interface ControlState {
-  readonly mode: Mode;
-  readonly modeReason: string;
-  readonly modeChangedAt: string | null;
-  readonly modeChangedBy: string | null;
-  readonly pins: readonly Pin[];
+/** A change worked out on top of a base state: what to store, what to audit, whom to wake. */
+interface PlannedChange {
+  readonly next: ControlState;
+  readonly entry: AuditEntry;
+  readonly wake: () => void;
 }
 
-export interface AuditEntry {
-  readonly at: string;
-  readonly actor: string;
-  readonly action: 'mode' | 'pin' | 'unpin';
-  readonly subject: string;
-  readonly reason: string;
-  readonly before: unknown;
-  readonly after: unknown;
-}
-
-export interface Actor {
-  readonly actor: string;
-  readonly reason: string;
-}
-
-const INITIAL: ControlState = { mode: 'hybrid', modeReason: '', modeChangedAt: null, modeChangedBy: null, pins: [] };
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
-const WORKLOAD_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-
-function pinKey(service: string, caller?: string): string {
-  return caller ? `${caller}|${service}` : service;
-}
-
-function validateState(raw: unknown): ControlState {
-  if (typeof raw !== 'object' || raw === null) throw new Error('not an object');
-  const r = raw as Record<string, unknown>;
-  if (!MODES.includes(r['mode'] as Mode)) throw new Error(`mode must be one of ${MODES.join(', ')}`);
-  if (!Array.isArray(r['pins'])) throw new Error('pins must be an array');
-  for (const p of r['pins'] as unknown[]) {
-    const pin = p as Record<string, unknown>;
-    if (typeof pin['service'] !== 'string' || !NAME_RE.test(pin['service'])) throw new Error('a pin has a bad service');
-  }
-  return {
-    mode: r['mode'] as Mode,
-    modeReason: typeof r['modeReason'] === 'string' ? r['modeReason'] : '',
-    modeChangedAt: typeof r['modeChangedAt'] === 'string' ? r['modeChangedAt'] : null,
-    modeChangedBy: typeof r['modeChangedBy'] === 'string' ? r['modeChangedBy'] : null,
-    pins: r['pins'] as Pin[],
-  };
-}
+/** A save that loses the version race is tried once more on top of the state that won. */
+const SAVE_ATTEMPTS = 2;
 
 export class ControlStore {
-  #state: ControlState = INITIAL;
+  #state: ControlState = INITIAL_CONTROL_STATE;
+  /** The backend version #state was loaded or saved as. */
+  #version = 0;
   #pins = new Map<string, Pin>();
   #modeIndex: number;
   readonly #pinIndex = new Map<string, number>();
-  readonly #dir: string;
+  readonly #backend: ControlBackend;
+  readonly #audit: AuditLog;
   readonly #clock: IndexClock;
   readonly #bus: ChangeBus;
   readonly #now: () => Date;
-  /** Serializes writes so two admin calls never interleave their file updates. */
-  #queue: Promise<unknown> = Promise.resolve();
-  /** The exact text we last read or wrote: anything else in the file was written by another replica. */
-  #lastText: string | null = null;
-  #watch: FileWatch | null = null;
+  /** Changes are worked out, audited and saved one at a time. */
+  readonly #writes = new SerialQueue();
 
-  private constructor(dir: string, clock: IndexClock, bus: ChangeBus, now: () => Date) {
-    this.#dir = dir;
-    this.#clock = clock;
-    this.#bus = bus;
-    this.#now = now;
-    this.#modeIndex = clock.next();
+  private constructor(deps: ControlStoreDeps) {
+    this.#backend = deps.backend;
+    this.#audit = deps.audit;
+    this.#clock = deps.indexClock;
+    this.#bus = deps.bus;
+    this.#now = deps.now ?? (() => new Date());
+    this.#modeIndex = deps.indexClock.next();
   }
 
-  /** Opens (or initializes) the control state in `dir`. A corrupt file is an error, never silently reset. */
-  static async open(dir: string, clock: IndexClock, bus: ChangeBus, now: () => Date = () => new Date()): Promise<ControlStore> {
-    const store = new ControlStore(dir, clock, bus, now);
-    await mkdir(dir, { recursive: true });
-    let text: string | null = null;
-    try {
-      text = await readFile(join(dir, 'control.json'), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new DiscoveryError('DSC_ERR_STATE', `cannot read ${join(dir, 'control.json')}: ${errorMessage(err)}`);
-    }
-    if (text !== null) {
-      try {
-        store.#apply(validateState(JSON.parse(text)));
-        store.#lastText = text;
-      } catch (err) {
-        throw new DiscoveryError('DSC_ERR_STATE', `state file ${join(dir, 'control.json')} is invalid: ${errorMessage(err)}; fix or remove it`);
-      }
+  /** Loads the stored state (nothing stored: hybrid, no pins). A stored state that does not validate is an error, never silently reset. */
+  static async open(deps: ControlStoreDeps): Promise<ControlStore> {
+    const store = new ControlStore(deps);
+    const loaded = await deps.backend.load();
+    if (loaded) {
+      store.#version = loaded.version;
+      store.#apply(loaded.state);
     }
     return store;
   }
 
   /**
-   * Follow changes other replicas make to a shared state dir (a shared volume), so one
-   * `discovery killswitch on` reaches every replica within the poll interval. A change that does
-   * not validate is reported and ignored: the current state stays in effect.
+   * Follow changes other replicas make through the same backend, so one `discovery killswitch on`
+   * reaches every replica. A stored change that does not validate goes to `onError` and is
+   * ignored: the current state stays in effect. Stops when `signal` aborts.
    */
-  watchShared(pollIntervalMs: number, onError: (message: string) => void): void {
-    if (this.#watch) return;
-    const file = join(this.#dir, 'control.json');
-    this.#watch = watchFile(file, () => void this.#reloadShared(file, onError), { pollIntervalMs });
-  }
-
-  stopWatching(): void {
-    this.#watch?.close();
-    this.#watch = null;
-  }
-
-  async #reloadShared(file: string, onError: (message: string) => void): Promise<void> {
-    await this.#queue;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      return; // removed or mid-rename: keep the state we have
-    }
-    if (text === this.#lastText) return;
-    let next: ControlState;
-    try {
-      next = validateState(JSON.parse(text));
-    } catch (err) {
-      onError(`ignoring a change to ${file} written elsewhere: ${errorMessage(err)}`);
-      this.#lastText = text;
-      return;
-    }
-    const before = this.#state;
-    this.#lastText = text;
-    this.#apply(next);
-    const changed = new Set<string>();
-    for (const p of [...before.pins, ...next.pins]) changed.add(p.service);
-    if (before.mode !== next.mode) {
-      this.#modeIndex = this.#clock.next();
-      this.#bus.publish({ all: true, services: new Set(), callers: new Set() });
-    } else if (changed.size > 0) {
-      for (const s of changed) this.#pinIndex.set(s, this.#clock.next());
-      this.#bus.publish({ all: false, services: changed, callers: new Set() });
-    }
-  }
-
-  #apply(state: ControlState): void {
-    this.#state = state;
-    this.#pins = new Map(state.pins.map((p) => [pinKey(p.service, p.caller), p]));
+  watch(signal: AbortSignal, onError: (message: string) => void): void {
+    this.#backend.watch((value) => this.#adopt(value), onError, signal);
   }
 
   get state(): ControlState {
@@ -192,79 +100,121 @@ export class ControlStore {
 
   async setMode(mode: Mode, who: Actor): Promise<ControlState> {
     if (!MODES.includes(mode)) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', `mode must be one of ${MODES.join(', ')}`);
-    return this.#change(async () => {
-      const before = this.#state.mode;
-      const next: ControlState = { ...this.#state, mode, modeReason: who.reason, modeChangedAt: this.#now().toISOString(), modeChangedBy: who.actor };
-      await this.#persist(next, { action: 'mode', subject: 'mode', before, after: mode, ...who });
-      this.#modeIndex = this.#clock.next();
-      this.#bus.publish({ all: true, services: new Set(), callers: new Set() });
-    });
+    return this.#commit((base, at) => ({
+      next: { ...base, mode, modeReason: who.reason, modeChangedAt: at, modeChangedBy: who.actor },
+      entry: { at, action: 'mode', subject: 'mode', before: base.mode, after: mode, actor: who.actor, reason: who.reason },
+      wake: () => this.#stampMode(),
+    }));
   }
 
   async pin(service: string, caller: string | undefined, who: Actor): Promise<ControlState> {
     const key = service.toLowerCase();
-    if (!NAME_RE.test(key)) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', `"${service}" is not a valid Consul service name`);
+    if (!SERVICE_NAME_RE.test(key)) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', `"${service}" is not a valid Consul service name`);
     if (caller !== undefined && !WORKLOAD_RE.test(caller)) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', `--caller must be a workload as namespace/name, got "${caller}"`);
     if (!who.reason.trim()) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', 'a pin needs a reason');
-    return this.#change(async () => {
-      const pin: Pin = { service: key, ...(caller ? { caller } : {}), reason: who.reason, actor: who.actor, at: this.#now().toISOString() };
-      const pins = [...this.#state.pins.filter((p) => pinKey(p.service, p.caller) !== pinKey(key, caller)), pin];
-      const subject = caller ? `${caller} -> ${key}` : key;
-      await this.#persist({ ...this.#state, pins }, { action: 'pin', subject, before: this.#pins.get(pinKey(key, caller)) ?? null, after: pin, ...who });
-      this.#stampPin(key);
+    const k = pinKey(key, caller);
+    return this.#commit((base, at) => {
+      const pin: Pin = { service: key, ...(caller ? { caller } : {}), reason: who.reason, actor: who.actor, at };
+      const before = base.pins.find((p) => pinKey(p.service, p.caller) === k) ?? null;
+      return {
+        next: { ...base, pins: [...base.pins.filter((p) => pinKey(p.service, p.caller) !== k), pin] },
+        entry: { at, action: 'pin', subject: subjectOf(key, caller), before, after: pin, actor: who.actor, reason: who.reason },
+        wake: () => this.#stampServices([key]),
+      };
     });
   }
 
   async unpin(service: string, caller: string | undefined, who: Actor): Promise<ControlState> {
     const key = service.toLowerCase();
-    return this.#change(async () => {
-      const existing = this.#pins.get(pinKey(key, caller));
+    const k = pinKey(key, caller);
+    return this.#commit((base, at) => {
+      const existing = base.pins.find((p) => pinKey(p.service, p.caller) === k);
       if (!existing) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', `no pin for ${caller ? `${caller} -> ` : ''}${key}`);
-      const pins = this.#state.pins.filter((p) => p !== existing);
-      const subject = caller ? `${caller} -> ${key}` : key;
-      await this.#persist({ ...this.#state, pins }, { action: 'unpin', subject, before: existing, after: null, ...who });
-      this.#stampPin(key);
+      return {
+        next: { ...base, pins: base.pins.filter((p) => p !== existing) },
+        entry: { at, action: 'unpin', subject: subjectOf(key, caller), before: existing, after: null, actor: who.actor, reason: who.reason },
+        wake: () => this.#stampServices([key]),
+      };
     });
   }
 
-  #stampPin(service: string): void {
-    this.#pinIndex.set(service, this.#clock.next());
-    this.#bus.publish({ all: false, services: new Set([service]), callers: new Set() });
+  /** The last `limit` audit entries, oldest first. */
+  audit(limit = 100): Promise<AuditEntry[]> {
+    return this.#audit.read(limit);
   }
 
-  async audit(limit = 100): Promise<AuditEntry[]> {
-    let text = '';
-    try {
-      text = await readFile(join(this.#dir, 'audit.jsonl'), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    const entries: AuditEntry[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        entries.push(JSON.parse(line) as AuditEntry);
-      } catch {
-        // A torn last line after a crash is skipped, not fatal.
+  /**
+   * Audit first, then save: an audited change that failed to store is visible, an unaudited
+   * change is impossible. When another writer stored a new version since `base` was read, that
+   * version is taken in and the change is worked out again on top of it, so neither change is
+   * lost (the audit trail then also shows the attempt that lost the race).
+   */
+  #commit(plan: (base: ControlState, at: string) => PlannedChange): Promise<ControlState> {
+    return this.#writes.run(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const baseVersion = this.#version;
+        const change = plan(this.#state, this.#now().toISOString());
+        await this.#audit.append(change.entry);
+        const saved = await this.#backend.saveIfVersion(change.next, baseVersion);
+        if (saved.ok) {
+          this.#version = saved.version;
+          this.#apply(change.next);
+          change.wake();
+          return this.#state;
+        }
+        this.#adopt(saved.current ?? { state: this.#state, version: 0 });
+        if (attempt >= SAVE_ATTEMPTS) {
+          throw new DiscoveryError('DSC_ERR_STATE', `the control state in ${this.#backend.name} kept changing while this change was saved; it was not applied, try again`);
+        }
       }
-    }
-    return entries.slice(-limit);
+    });
   }
 
-  #change(fn: () => Promise<void>): Promise<ControlState> {
-    const run = this.#queue.then(fn).then(() => this.#state);
-    this.#queue = run.catch(() => undefined);
-    return run;
+  /** Takes in a state stored by someone else, waking what its differences can affect. */
+  #adopt(value: VersionedState): void {
+    const before = this.#state;
+    this.#version = value.version;
+    this.#apply(value.state);
+    if (before.mode !== value.state.mode) this.#stampMode();
+    else this.#stampServices(changedServices(before.pins, value.state.pins));
   }
 
-  /** Audit first, then the state: an audited change that failed to apply is visible; an unaudited change is impossible. */
-  async #persist(next: ControlState, entry: Omit<AuditEntry, 'at'>): Promise<void> {
-    const audit: AuditEntry = { at: this.#now().toISOString(), ...entry };
-    await appendFile(join(this.#dir, 'audit.jsonl'), `${JSON.stringify(audit)}\n`);
-    const text = `${JSON.stringify(next, null, 2)}\n`;
-    this.#lastText = text;
-    await writeFileAtomic(join(this.#dir, 'control.json'), text);
-    this.#apply(next);
+  #apply(state: ControlState): void {
+    this.#state = state;
+    this.#pins = new Map(state.pins.map((p) => [pinKey(p.service, p.caller), p]));
   }
+
+  #stampMode(): void {
+    this.#modeIndex = this.#clock.next();
+    this.#bus.publish({ all: true, services: new Set(), callers: new Set() });
+  }
+
+  #stampServices(services: Iterable<string>): void {
+    const changed = new Set(services);
+    if (changed.size === 0) return;
+    for (const s of changed) this.#pinIndex.set(s, this.#clock.next());
+    this.#bus.publish({ all: false, services: changed, callers: new Set() });
+  }
+}
+
+function subjectOf(service: string, caller: string | undefined): string {
+  return caller ? `${caller} -> ${service}` : service;
+}
+
+/** Services with a pin added, removed or changed between two pin lists. */
+function changedServices(before: readonly Pin[], after: readonly Pin[]): Set<string> {
+  const was = new Map(before.map((p) => [pinKey(p.service, p.caller), p]));
+  const changed = new Set<string>();
+  for (const p of after) {
+    const k = pinKey(p.service, p.caller);
+    const old = was.get(k);
+    if (!old || !samePin(old, p)) changed.add(p.service);
+    was.delete(k);
+  }
+  for (const p of was.values()) changed.add(p.service);
+  return changed;
+}
+
+function samePin(a: Pin, b: Pin): boolean {
+  return a.service === b.service && a.caller === b.caller && a.reason === b.reason && a.actor === b.actor && a.at === b.at;
 }
