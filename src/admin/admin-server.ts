@@ -5,11 +5,11 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AppContext } from '../app-context.ts';
-import type { Mode } from '../decision/decide.ts';
-import { MODES } from '../decision/decide.ts';
 import { DiscoveryError, errorMessage } from '../platform/errors.ts';
 import { explain } from '../lookup/explain.ts';
 import type { SidecarGateView } from '../lookup/sidecar-gate.ts';
+import type { AuditQuery, ExplainQuery, ModeBody, PinBody, SidecarsQuery, UnpinBody } from './request-schemas.ts';
+import { AUDIT_QUERY, EXPLAIN_QUERY, MODE_BODY, PIN_BODY, SIDECARS_QUERY, UNPIN_BODY, validateRequestPart } from './request-schemas.ts';
 
 export interface AdminDeps {
   readonly ready: () => { ready: boolean; detail: Record<string, unknown> };
@@ -25,23 +25,6 @@ function actorOf(req: FastifyRequest): string {
   const claimed = req.headers['x-discovery-actor'];
   const who = typeof claimed === 'string' && claimed.trim() ? claimed.trim().slice(0, 120) : 'unknown';
   return `${who} via ${req.socket.remoteAddress ?? '?'}`;
-}
-
-function bodyObject(req: FastifyRequest): Record<string, unknown> {
-  const b = req.body;
-  if (b === undefined || b === null) return {};
-  if (typeof b !== 'object' || Array.isArray(b)) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', 'body must be a JSON object');
-  return b as Record<string, unknown>;
-}
-
-function str(o: Record<string, unknown>, key: string, required: boolean): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null || v === '') {
-    if (required) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', `"${key}" is required`);
-    return undefined;
-  }
-  if (typeof v !== 'string' || v.length > 1000) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', `"${key}" must be a string of at most 1000 characters`);
-  return v;
 }
 
 export function buildAdminServer(ctx: AppContext, deps: AdminDeps) {
@@ -82,54 +65,42 @@ export function buildAdminServer(ctx: AppContext, deps: AdminDeps) {
 
   app.get('/v1/control', async () => ctx.control.state);
 
-  app.put('/v1/control/mode', async (req) => {
-    const b = bodyObject(req);
-    const mode = str(b, 'mode', true) as Mode;
-    if (!MODES.includes(mode)) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', `mode must be one of ${MODES.join(', ')}`);
-    const reason = str(b, 'reason', mode === 'consul-only') ?? '';
+  app.put<{ Body: ModeBody }>('/v1/control/mode', { schema: { body: MODE_BODY }, validatorCompiler: validateRequestPart }, async (req) => {
+    const { mode } = req.body;
+    const reason = req.body.reason ?? '';
     const state = await ctx.control.setMode(mode, { actor: actorOf(req), reason });
     ctx.log.warn({ mode, reason, actor: actorOf(req) }, 'mode changed');
     return state;
   });
 
-  app.put('/v1/pins', async (req) => {
-    const b = bodyObject(req);
-    const service = str(b, 'service', true)!;
-    const caller = str(b, 'caller', false);
-    const reason = str(b, 'reason', true)!;
+  app.put<{ Body: PinBody }>('/v1/pins', { schema: { body: PIN_BODY }, validatorCompiler: validateRequestPart }, async (req) => {
+    const { service, reason } = req.body;
+    const caller = req.body.caller || undefined;
     const state = await ctx.control.pin(service, caller, { actor: actorOf(req), reason });
     ctx.log.warn({ service, caller, reason, actor: actorOf(req) }, 'pinned to HAProxy');
     return state;
   });
 
-  app.delete('/v1/pins', async (req) => {
-    const b = bodyObject(req);
-    const service = str(b, 'service', true)!;
-    const caller = str(b, 'caller', false);
-    const reason = str(b, 'reason', false) ?? '';
+  app.delete<{ Body: UnpinBody }>('/v1/pins', { schema: { body: UNPIN_BODY }, validatorCompiler: validateRequestPart }, async (req) => {
+    const { service } = req.body;
+    const caller = req.body.caller || undefined;
+    const reason = req.body.reason ?? '';
     const state = await ctx.control.unpin(service, caller, { actor: actorOf(req), reason });
     ctx.log.warn({ service, caller, actor: actorOf(req) }, 'unpinned');
     return state;
   });
 
-  app.get('/v1/explain', async (req) => {
-    const q = req.query as Record<string, unknown>;
-    const service = typeof q['service'] === 'string' ? q['service'] : '';
-    const from = typeof q['from'] === 'string' ? q['from'] : '';
-    if (!service) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', '"service" is required');
-    if (!from) throw new DiscoveryError('DSC_ERR_BAD_REQUEST', '"from" (caller IP) is required');
+  app.get<{ Querystring: ExplainQuery }>('/v1/explain', { schema: { querystring: EXPLAIN_QUERY }, validatorCompiler: validateRequestPart }, async (req) => {
+    const { service, from } = req.query;
     return explain({ lookups: ctx.lookups, world: ctx.world, control: ctx.control, gate: deps.gate() }, service, from);
   });
 
-  app.get('/v1/audit', async (req) => {
-    const q = req.query as Record<string, unknown>;
-    const limit = typeof q['limit'] === 'string' && /^\d{1,6}$/.test(q['limit']) ? Number(q['limit']) : 100;
-    return ctx.control.audit(limit);
+  app.get<{ Querystring: AuditQuery }>('/v1/audit', { schema: { querystring: AUDIT_QUERY }, validatorCompiler: validateRequestPart }, async (req) => {
+    return ctx.control.audit(req.query.limit ?? 100);
   });
 
-  app.get('/v1/sidecars', async (req) => {
-    const q = req.query as Record<string, unknown>;
-    const ns = typeof q['namespace'] === 'string' && q['namespace'] ? q['namespace'] : null;
+  app.get<{ Querystring: SidecarsQuery }>('/v1/sidecars', { schema: { querystring: SIDECARS_QUERY }, validatorCompiler: validateRequestPart }, async (req) => {
+    const ns = req.query.namespace || null;
     const s = deps.sidecars();
     const items = ns ? s.items.filter((o) => (o as { metadata?: { namespace?: string } }).metadata?.namespace === ns) : s.items;
     return { enabled: s.enabled, status: s.status, items };
