@@ -10,9 +10,4 @@ export class SerialQueue {
     this.#tail = result.catch(() => undefined);
     return result;
   }
-
-  /** Settles once every job queued so far has settled. */
-  idle(): Promise<void> {
-    return this.#tail.then(() => undefined);
-  }
 }
