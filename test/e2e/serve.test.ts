@@ -11,9 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { ROOT, eventually, run, startServe, type Served } from '../support/process.ts';
+import { ROOT, run, startServe, type Served } from '../support/process.ts';
+import { eventually } from '../support/eventually.ts';
 
 const DEMO = join(ROOT, 'examples', 'demo');
+/** A real process reads files and answers over sockets: allow more than the default wait. */
+const E2E_WAIT = { timeoutMs: 10_000, intervalMs: 50 };
 
 interface Reply {
   status: number;
@@ -138,7 +141,7 @@ test('e2e: SIGTERM answers parked blocking queries at once with the current inde
   const first = await get(s.http, '/v1/health/service/reviews', '127.0.0.20');
   const index = String(first.headers['x-consul-index']);
   const parked = get(s.http, `/v1/health/service/reviews?index=${index}&wait=5m`, '127.0.0.20');
-  await eventually(async () => (await fetch(`http://${s.admin}/metrics`).then((r) => r.text())).match(/blocking\S* [1-9]/), 'the query to park');
+  await eventually(async () => assert.match(await fetch(`http://${s.admin}/metrics`).then((r) => r.text()), /blocking\S* [1-9]/), 'the query to park', E2E_WAIT);
   const code = await s.stop('SIGTERM');
   const r = await parked;
   assert.equal(r.status, 200);
@@ -154,10 +157,10 @@ test('e2e: a snapshot change is picked up (rename-replace), a broken one keeps t
     await writeFile(join(dir, 'consul.json.tmp'), JSON.stringify(regs));
     const { rename } = await import('node:fs/promises');
     await rename(join(dir, 'consul.json.tmp'), join(dir, 'consul.json'));
-    await eventually(async () => addresses((await get(s.http, '/v1/health/service/newsvc', '127.0.0.20')).body).includes('10.20.99.1'), 'newsvc to appear');
+    await eventually(async () => assert.ok(addresses((await get(s.http, '/v1/health/service/newsvc', '127.0.0.20')).body).includes('10.20.99.1')), 'newsvc to appear', E2E_WAIT);
 
     await writeFile(join(dir, 'consul.json'), '[{"Node": ');
-    await eventually(() => s.logs.some((l) => l.includes('consul.json') && /"level":50/.test(l)), 'one clear error in the log');
+    await eventually(() => assert.ok(s.logs.some((l) => l.includes('consul.json') && /"level":50/.test(l))), 'one clear error in the log', E2E_WAIT);
     const still = await get(s.http, '/v1/health/service/newsvc', '127.0.0.20');
     assert.deepEqual(addresses(still.body), ['10.20.99.1'], 'the last good world keeps answering');
   });
@@ -210,8 +213,8 @@ test('e2e: a reload that makes a mapping ambiguous sends meshed callers back to 
     ].join('\n');
     const { appendFile } = await import('node:fs/promises');
     await appendFile(join(dir, 'kube.yaml'), extra);
-    await eventually(async () => addresses((await get(s.http, '/v1/health/service/reviews', '127.0.0.10')).body).every((a) => a.startsWith('10.20.')), 'HAProxy for the ambiguous target');
-    await eventually(() => s.logs.some((l) => l.includes('"problem":"mapping-ambiguous"') && l.includes('reviews-canary')), 'the conflict in the log');
+    await eventually(async () => assert.ok(addresses((await get(s.http, '/v1/health/service/reviews', '127.0.0.10')).body).every((a) => a.startsWith('10.20.'))), 'HAProxy for the ambiguous target', E2E_WAIT);
+    await eventually(() => assert.ok(s.logs.some((l) => l.includes('"problem":"mapping-ambiguous"') && l.includes('reviews-canary'))), 'the conflict in the log', E2E_WAIT);
     const ex = JSON.parse((await run(['explain', 'reviews', '--from', '127.0.0.10', '-o', 'json'], { DISCOVERY_ADMIN_ADDR: s.admin })).stdout) as { reason: string; problems: string[] };
     assert.equal(ex.reason, 'mapping-ambiguous');
     assert.ok(ex.problems.some((p) => p.includes('reviews-canary')));

@@ -11,7 +11,8 @@ import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ROOT, eventually, run, startServe } from '../support/process.ts';
+import { ROOT, run, startServe } from '../support/process.ts';
+import { eventually } from '../support/eventually.ts';
 
 const exec = promisify(execFile);
 
@@ -36,10 +37,15 @@ test('e2e sidecars over DNS: HAProxy first, ClusterIP once the Sidecar propagate
     const ex = await run(['explain', 'reviews', '--from', '127.0.0.11'], { DISCOVERY_ADMIN_ADDR: s.admin });
     assert.match(ex.stdout, /reason (sidecar-pending|mesh)/);
 
-    const flipped = await eventually(async () => {
-      const a = await dig(s.dns, '127.0.0.11', 'reviews.service.consul');
-      return a.length === 1 && a[0]!.startsWith('10.96.') ? a : null;
-    }, 'the ClusterIP answer once the Sidecar is ready');
+    const flipped = await eventually(
+      async () => {
+        const a = await dig(s.dns, '127.0.0.11', 'reviews.service.consul');
+        assert.ok(a.length === 1 && a[0]!.startsWith('10.96.'), `one ClusterIP, got ${a.join(',') || 'nothing'}`);
+        return a;
+      },
+      'the ClusterIP answer once the Sidecar is ready',
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
     assert.equal(flipped.length, 1);
 
     const legacy = await dig(s.dns, '127.0.0.20', 'reviews.service.consul');

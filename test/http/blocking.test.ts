@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { catalog, standardWorld } from '../support/world-fixtures.ts';
-import { call, indexOf, json, MESHED, startServer, UNMESHED, until, type Server } from './support.ts';
+import { call, indexOf, json, MESHED, startServer, UNMESHED, type Server } from './support.ts';
+import { eventually } from '../support/eventually.ts';
 import { blockingTimeoutMs, DEFAULT_WAIT_MS, MAX_WAIT_MS } from '../../src/frontends/http/blocking.ts';
 
 let s: Server;
@@ -43,11 +44,11 @@ test('client disconnect frees the parked query (gauge drops)', async () => {
   const first = await call(s.port, '/v1/health/service/reviews', { from: UNMESHED });
   const ac = new AbortController();
   const pending = call(s.port, `/v1/health/service/reviews?index=${indexOf(first)}&wait=60s`, { from: UNMESHED, signal: ac.signal }).catch((e: Error) => e);
-  await until(() => s.front.waiting() === 1, 'query parked');
+  await eventually(() => assert.equal(s.front.waiting(), 1), 'query parked');
   assert.equal(await waiterGauge(), 1);
   ac.abort();
   await pending;
-  await until(() => s.front.waiting() === 0, 'waiter freed');
+  await eventually(() => assert.equal(s.front.waiting(), 0), 'waiter freed');
   assert.equal(await waiterGauge(), 0);
 });
 
@@ -59,7 +60,7 @@ test('drain answers every parked query at once with the current index', async ()
     call(s.port, `/v1/health/service/reviews?index=${indexOf(a)}&wait=10m`, { from: MESHED }),
     call(s.port, `/v1/catalog/services?index=${indexOf(b)}&wait=10m`, { from: UNMESHED }),
   ];
-  await until(() => s.front.waiting() === 3, 'three parked');
+  await eventually(() => assert.equal(s.front.waiting(), 3), 'three parked');
   const started = Date.now();
   assert.equal(s.front.drain(), 3);
   const answers = await Promise.all(parked);
@@ -78,7 +79,7 @@ test('a change to another service does not answer; a change to this one does', a
     done = true;
     return r;
   });
-  await until(() => s.front.waiting() === 1, 'parked');
+  await eventually(() => assert.equal(s.front.waiting(), 1), 'parked');
   s.core.world.update(withRatings(9999)); // ratings changed, reviews did not
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(done, false, 'unrelated change must not answer');
@@ -96,7 +97,7 @@ test('a change to another service does not answer; a change to this one does', a
 test('catalog/services blocks until Consul data changes', async () => {
   const first = await call(s.port, '/v1/catalog/services');
   const pending = call(s.port, `/v1/catalog/services?index=${indexOf(first)}&wait=30s`);
-  await until(() => s.front.waiting() === 1, 'parked');
+  await eventually(() => assert.equal(s.front.waiting(), 1), 'parked');
   s.core.world.update(withRatings(9081));
   const r = await pending;
   assert.ok(indexOf(r) > indexOf(first));
@@ -115,7 +116,7 @@ test('close() answers parked queries before the server stops', async () => {
   const other = await startServer();
   const first = await call(other.port, '/v1/health/service/reviews');
   const pending = call(other.port, `/v1/health/service/reviews?index=${indexOf(first)}&wait=10m`);
-  await until(() => other.front.waiting() === 1, 'parked');
+  await eventually(() => assert.equal(other.front.waiting(), 1), 'parked');
   await other.close();
   const r = await pending;
   assert.equal(r.status, 200);

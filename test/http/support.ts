@@ -72,12 +72,3 @@ export function indexOf(r: Res): number {
 export function agentFrom(localAddress: string): Agent {
   return new Agent({ keepAlive: true, localAddress });
 }
-
-/** Resolves once `cond` holds, polling on the event loop (never a fixed sleep). */
-export async function until(cond: () => boolean, what: string, limitMs = 5000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -1,25 +1,10 @@
-// Shared by the source tests: bounded polling instead of fixed sleeps, and temp dirs.
+// Shared by the source tests: temp dirs and snapshot-error assertions.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { DiscoveryError } from '../../src/platform/errors.ts';
-
-/** Retry `check` until it stops throwing (or returns true), for at most `timeoutMs`. */
-export async function eventually(check: () => unknown, timeoutMs = 5000, stepMs = 10): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const ok = await check();
-      if (ok !== false) return;
-      if (Date.now() > deadline) assert.fail('condition still false');
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
 
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'discovery-sources-'));

@@ -6,7 +6,8 @@ import { DiscoveryError } from '../../src/platform/errors.ts';
 import { consulSnapshotSource, kubeSnapshotSource } from '../../src/sources/snapshot-sources.ts';
 import { SnapshotFileSource } from '../../src/sources/snapshot-file-source.ts';
 import type { ConsulCatalog } from '../../src/world/consul-types.ts';
-import { eventually, withTempDir } from './helpers.ts';
+import { withTempDir } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
 
 const FAST = { pollIntervalMs: 50, debounceMs: 20 };
 
@@ -74,7 +75,7 @@ test('a rewrite in place is delivered', async () => {
     const { source, delivered } = await started(file);
     try {
       await writeFile(file, version(2));
-      await eventually(() => assert.deepEqual(delivered, [1, 2]));
+      await eventually(() => assert.deepEqual(delivered, [1, 2]), 'version 2 delivered');
     } finally {
       await source.stop();
     }
@@ -91,7 +92,7 @@ test('a replacement by rename (write a temp file, rename over) is delivered', as
         const tmp = join(dir, `.consul.json.${port}.tmp`);
         await writeFile(tmp, version(port));
         await rename(tmp, file);
-        await eventually(() => assert.equal(delivered.at(-1), port));
+        await eventually(() => assert.equal(delivered.at(-1), port), `version ${port} delivered`);
       }
       assert.deepEqual(delivered, [1, 2, 3]);
     } finally {
@@ -113,7 +114,7 @@ test('a Kubernetes ConfigMap volume update (..data symlink swap) is delivered', 
       await writeFile(join(dir, '..2026_01_01_00_01_00.2', 'consul.json'), version(2));
       await symlink('..2026_01_01_00_01_00.2', join(dir, '..data_tmp'));
       await rename(join(dir, '..data_tmp'), join(dir, '..data'));
-      await eventually(() => assert.deepEqual(delivered, [1, 2]));
+      await eventually(() => assert.deepEqual(delivered, [1, 2]), 'version 2 delivered');
     } finally {
       await source.stop();
     }
@@ -127,7 +128,7 @@ test('a broken version keeps the last good data, is reported once, and the next 
     const { source, delivered, errors } = await started(file);
     try {
       await writeFile(file, '[{"Node": "haproxy-1", "Address": "10.20.0.1", "Service": {"Service": "web", "Port": "http"}}]');
-      await eventually(() => assert.equal(errors.length, 1));
+      await eventually(() => assert.equal(errors.length, 1), 'one error reported');
       // More checks of the same broken file (events, polls, explicit reloads) report nothing new.
       assert.equal(await source.reload(), false);
       assert.equal(await source.reload(), false);
@@ -141,7 +142,7 @@ test('a broken version keeps the last good data, is reported once, and the next 
       assert.equal(broken.loads, 1);
 
       await writeFile(file, version(4));
-      await eventually(() => assert.deepEqual(delivered, [1, 4]));
+      await eventually(() => assert.deepEqual(delivered, [1, 4]), 'version 4 delivered');
       assert.equal(source.status().lastError, null);
       assert.equal(source.status().loads, 2);
       assert.equal(errors.length, 1);
@@ -164,7 +165,7 @@ test('a rewrite with identical content delivers nothing', async () => {
       assert.equal(await source.reload(), false);
       // A real change afterwards is the only delivery: the no-op rewrites in between produced none.
       await writeFile(file, version(2));
-      await eventually(() => assert.equal(delivered.at(-1), 2));
+      await eventually(() => assert.equal(delivered.at(-1), 2), 'version 2 delivered');
       assert.deepEqual(delivered, [1, 2]);
     } finally {
       await source.stop();
@@ -180,7 +181,7 @@ test('the poll alone notices a change (volumes that deliver no inotify events)',
     const { source, delivered } = await started(file, { pollIntervalMs: 30, debounceMs: 3_600_000 });
     try {
       await writeFile(file, version(2));
-      await eventually(() => assert.deepEqual(delivered, [1, 2]));
+      await eventually(() => assert.deepEqual(delivered, [1, 2]), 'version 2 delivered');
     } finally {
       await source.stop();
     }
@@ -194,13 +195,13 @@ test('a deleted file keeps the last good data; when it comes back it is read aga
     const { source, delivered, errors } = await started(file);
     try {
       await rename(file, join(dir, 'moved-away.json'));
-      await eventually(() => assert.equal(errors.length, 1));
+      await eventually(() => assert.equal(errors.length, 1), 'one error reported');
       assert.match(errors[0]!.message, /cannot read: file not found/);
       await writeFile(file, version(1));
-      await eventually(() => assert.equal(source.status().lastError, null));
+      await eventually(() => assert.equal(source.status().lastError, null), 'the error cleared');
       assert.deepEqual(delivered, [1], 'the same content again is not a new version');
       await writeFile(file, version(5));
-      await eventually(() => assert.deepEqual(delivered, [1, 5]));
+      await eventually(() => assert.deepEqual(delivered, [1, 5]), 'version 5 delivered');
     } finally {
       await source.stop();
     }
@@ -219,7 +220,7 @@ test('the Kubernetes snapshot source reports skipped kinds and delivers snapshot
       assert.deepEqual(namespaces, [['a']]);
       assert.deepEqual(ignored, ['v1 ConfigMap']);
       await writeFile(file, 'apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n');
-      await eventually(() => assert.deepEqual(namespaces, [['a'], ['b']]));
+      await eventually(() => assert.deepEqual(namespaces, [['a'], ['b']]), 'namespace b delivered');
     } finally {
       await source.stop();
     }
@@ -234,7 +235,7 @@ test('stop() releases the directory watch and every timer; nothing is delivered 
       const info = process.getActiveResourcesInfo();
       return { watchers: info.filter((r) => r === 'FSEventWrap').length, timers: info.filter((r) => r === 'Timeout').length };
     };
-    await eventually(() => assert.equal(count().watchers, 0), 2000);
+    await eventually(() => assert.equal(count().watchers, 0), 'no file watchers left', { timeoutMs: 2000 });
     const before = count();
     const delivered: number[] = [];
     const source = new SnapshotFileSource<number>({ name: 't', file, parse: (text) => text.length, ...FAST });
@@ -243,7 +244,7 @@ test('stop() releases the directory watch and every timer; nothing is delivered 
     assert.ok(count().timers > before.timers);
     await writeFile(file, version(22)); // an event may be pending when stop() is called
     await source.stop();
-    await eventually(() => assert.deepEqual(count(), before));
+    await eventually(() => assert.deepEqual(count(), before), 'watchers and timers back to before');
     await writeFile(file, version(333));
     assert.equal(await source.reload(), false);
     assert.equal(delivered[0], version(1).length);

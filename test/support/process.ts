@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
+import assert from 'node:assert/strict';
+import { eventually } from './eventually.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // Always the sources under test (never a possibly stale dist/ build).
@@ -81,21 +83,20 @@ async function startServeOnce(args: string[], env: Record<string, string>): Prom
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const exited = once(child, 'exit');
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}:\n${logs.join('\n')}`);
-    try {
+  // Ready, or exited (reported below): an exited serve would never answer, so stop waiting at once.
+  await eventually(
+    async () => {
+      if (child.exitCode !== null) return;
       const r = await fetch(`http://${addr.admin}/readyz`);
-      if (r.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`serve did not become ready:\n${logs.join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+      assert.equal(r.status, 200);
+    },
+    'serve to answer /readyz',
+    { timeoutMs: 20_000, intervalMs: 100 },
+  ).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`serve did not become ready (${err.message}):\n${logs.join('\n')}`);
+  });
+  if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}:\n${logs.join('\n')}`);
   return {
     child,
     ...addr,
@@ -107,20 +108,4 @@ async function startServeOnce(args: string[], env: Record<string, string>): Prom
       return code;
     },
   };
-}
-
-/** Poll `fn` until it returns a truthy value (bounded); for real asynchronous effects only. */
-export async function eventually<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last instanceof Error ? last.message : JSON.stringify(last))}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
