@@ -7,6 +7,7 @@ import Consul from 'consul';
 import fc from 'fast-check';
 import { standardWorld, catalog, kube } from '../support/world-fixtures.ts';
 import { agentFrom, call, indexOf, json, MESHED, startServer, UNKNOWN, UNMESHED, type Server } from './support.ts';
+import { eventually } from '../support/eventually.ts';
 
 const who = { actor: 'test', reason: 'test' };
 type Entry = { Node: { Node: string; Address: string }; Service: { Address: string; Port: number }; Checks: Array<{ Status: string }> };
@@ -31,6 +32,8 @@ function reviewsUnmigrated() {
 }
 
 let s: Server;
+/** Waits until the server holds one parked blocking query, so the next change is what must wake it. */
+const oneQueryParked = () => eventually(() => assert.equal(s.front.waiting(), 1), 'a blocking query to park');
 before(async () => {
   s = await startServer();
 });
@@ -62,7 +65,7 @@ test('kill-switch and back: a parked meshed query wakes each time, with a higher
   const first = await call(s.port, '/v1/health/service/reviews', { from: MESHED });
   assert.deepEqual(addresses(json(first)), ['10.96.0.10:9080']);
   const parked = call(s.port, `/v1/health/service/reviews?index=${indexOf(first)}&wait=30s`, { from: MESHED });
-  await new Promise((r) => setTimeout(r, 30));
+  await oneQueryParked();
   await s.core.control.setMode('consul-only', who);
   const killed = await parked;
   assert.ok(indexOf(killed) > indexOf(first));
@@ -71,7 +74,7 @@ test('kill-switch and back: a parked meshed query wakes each time, with a higher
   assert.equal(killed.body, (await call(s.port, '/v1/health/service/reviews', { from: UNMESHED })).body);
 
   const parked2 = call(s.port, `/v1/health/service/reviews?index=${indexOf(killed)}&wait=30s`, { from: MESHED });
-  await new Promise((r) => setTimeout(r, 30));
+  await oneQueryParked();
   await s.core.control.setMode('hybrid', who);
   const back = await parked2;
   assert.ok(indexOf(back) > indexOf(killed));
@@ -81,14 +84,14 @@ test('kill-switch and back: a parked meshed query wakes each time, with a higher
 test('pin and unpin wake a parked query and flip the answer', async () => {
   const first = await call(s.port, '/v1/health/service/reviews', { from: MESHED });
   const parked = call(s.port, `/v1/health/service/reviews?index=${indexOf(first)}&wait=30s`, { from: MESHED });
-  await new Promise((r) => setTimeout(r, 30));
+  await oneQueryParked();
   await s.core.control.pin('reviews', undefined, who);
   const pinned = await parked;
   assert.ok(indexOf(pinned) > indexOf(first));
   assert.deepEqual(addresses(json(pinned)), ['10.1.0.1:9080', '10.1.0.2:9080']);
 
   const parked2 = call(s.port, `/v1/health/service/reviews?index=${indexOf(pinned)}&wait=30s`, { from: MESHED });
-  await new Promise((r) => setTimeout(r, 30));
+  await oneQueryParked();
   await s.core.control.unpin('reviews', undefined, who);
   const unpinned = await parked2;
   assert.ok(indexOf(unpinned) > indexOf(pinned));
@@ -126,10 +129,11 @@ test('consul npm client: watch wakes when the world changes', async () => {
   const errors: unknown[] = [];
   watch.on('error', (err: unknown) => errors.push(err));
   try {
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       watch.on('change', (data: Entry[]) => {
         seen.push(data.length);
-        if (seen.length === 1) setTimeout(() => s.core.world.update(reviewsGrown()), 20);
+        // Change the world once the watch's next request is parked, so the change is what wakes it.
+        if (seen.length === 1) oneQueryParked().then(() => s.core.world.update(reviewsGrown()), reject);
         else resolve();
       });
     });

@@ -6,6 +6,7 @@ import { testCore } from '../support/core.ts';
 import { catalog, standardWorld } from '../support/world-fixtures.ts';
 import type { CheckStatus } from '../../src/world/consul-types.ts';
 import { call, indexOf, json, startServer, UNMESHED, type Server } from './support.ts';
+import { eventually } from '../support/eventually.ts';
 
 function webWorld(bStatus: CheckStatus, extra = false) {
   const w = standardWorld();
@@ -79,7 +80,7 @@ test('6: blocking without a change returns at the timeout with the same index an
 test('7: blocking wakes on a new instance with a higher index and the instance', async () => {
   const first = await call(s.port, '/v1/health/service/web');
   const pending = call(s.port, `/v1/health/service/web?index=${indexOf(first)}&wait=60s`);
-  await new Promise((r) => setTimeout(r, 50));
+  await eventually(() => assert.equal(s.front.waiting(), 1), 'the query to park');
   s.core.world.update(webWorld('critical', true));
   const r = await pending;
   assert.ok(indexOf(r) > indexOf(first));
