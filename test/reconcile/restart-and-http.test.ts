@@ -25,7 +25,7 @@ test('restart with the same state dir keeps every Sidecar and every ready pair (
 
   const text = await readFile(sink1.path, 'utf8');
   const docs = parseAllDocuments(text);
-  assert.equal(Array.isArray(docs) ? docs.length : 1, 2, 'multi-document YAML, one per managed Sidecar');
+  assert.equal(docs.length, 2, 'multi-document YAML, one per managed Sidecar');
 
   const b = await harness(new FileSidecarSink(stateDir), { stateDir, clock: a.clock });
   assert.deepEqual(b.scoping.managedSidecars(), before);
