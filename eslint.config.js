@@ -1,15 +1,40 @@
-// Type-aware lint (typescript-eslint) plus the data-flow rule: a folder may import only from
-// folders upstream of it in sources -> world -> decision -> lookup -> front ends -> observe ->
-// reconcile -> sinks, or from platform/ and config/.
+// Type-aware lint (typescript-eslint) plus the data-flow rule: each folder of src/ may import only
+// the folders listed for it below, which are exactly the arrows docs/architecture.md draws.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layer = (from, forbidden) => ({
-  files: [`src/${from}/**/*.ts`],
-  rules: {
-    'no-restricted-imports': ['error', { patterns: forbidden.map((f) => ({ group: [`**/${f}/**`], message: `${from}/ must not depend on ${f}/ (data flows one way; see docs/architecture.md)` })) }],
-  },
-});
+const FOLDERS = ['platform', 'config', 'world', 'sources', 'decision', 'control', 'gate', 'lookup', 'frontends', 'reconcile', 'sinks', 'admin', 'cli'];
+
+/** What each folder may import (besides itself). src/app.ts and src/main.ts sit above all of them. */
+const ALLOWED = {
+  platform: [],
+  config: ['platform'],
+  world: ['platform', 'config'],
+  sources: ['platform', 'config', 'world'],
+  decision: ['platform', 'config', 'world'],
+  control: ['platform', 'config', 'world', 'decision'],
+  gate: ['platform', 'config', 'world', 'decision'],
+  lookup: ['platform', 'config', 'world', 'decision', 'control', 'gate'],
+  // The agent endpoints are the input of the agent-registrations source.
+  frontends: ['platform', 'config', 'world', 'decision', 'control', 'gate', 'lookup', 'sources/agent'],
+  reconcile: ['platform', 'config', 'world', 'decision', 'control', 'gate', 'lookup', 'sinks'],
+  sinks: ['platform', 'config', 'world'],
+  admin: ['platform', 'config', 'world', 'decision', 'control', 'gate', 'lookup'],
+  cli: ['platform', 'config', 'world', 'decision', 'control', 'lookup', 'admin'],
+};
+
+const layer = (from) => {
+  const allowed = ALLOWED[from];
+  const patterns = FOLDERS.filter((f) => f !== from && !allowed.includes(f)).map((f) => {
+    // A folder allowed only in part (sources/agent) is forbidden apart from that part.
+    const parts = allowed.filter((a) => a.startsWith(`${f}/`)).map((p) => p.slice(f.length + 1));
+    const except = parts.length ? `(?!(${parts.join('|')})/)` : '';
+    return { regex: `(^|/)${f}/${except}`, message: `${from}/ must not import ${f}/ (data flows one way; see docs/architecture.md)` };
+  });
+  // Only the CLI starts the app; everything else is built by it.
+  if (from !== 'cli') patterns.push({ regex: '(^|/)app\\.ts$', message: `${from}/ must not import the app wiring (src/app.ts)` });
+  return { files: [`src/${from}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'dist-bench/**', 'bench/out/**', '.state/**'] },
@@ -30,11 +55,5 @@ export default tseslint.config(
   // node:test's test() returns a promise the runner awaits itself.
   { files: ['test/**/*.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-floating-promises': 'off' } },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } } },
-  layer('platform', ['world', 'decision', 'lookup', 'frontends', 'observe', 'reconcile', 'sinks', 'sources', 'control', 'admin', 'cli']),
-  layer('world', ['decision', 'lookup', 'frontends', 'observe', 'reconcile', 'sinks', 'sources', 'control', 'admin', 'cli']),
-  layer('decision', ['lookup', 'frontends', 'observe', 'reconcile', 'sinks', 'sources', 'control', 'admin', 'cli']),
-  layer('sources', ['decision', 'lookup', 'frontends', 'observe', 'reconcile', 'sinks', 'control', 'admin', 'cli']),
-  layer('lookup', ['frontends', 'observe', 'reconcile', 'sinks', 'sources', 'admin', 'cli']),
-  layer('frontends', ['observe', 'reconcile', 'sinks', 'sources', 'admin', 'cli']),
-  layer('sinks', ['frontends', 'lookup', 'admin', 'cli']),
+  ...FOLDERS.map(layer),
 );

@@ -231,31 +231,19 @@ export { run_ as run };
 
 /** Child mode: serve the bench world on 127.0.0.1:<port> until killed. */
 async function serve(port: number): Promise<void> {
-  const { ChangeBus, IndexClock } = await import('../src/world/changes.ts');
-  const { WorldStore } = await import('../src/world/store.ts');
-  const { ControlStore } = await import('../src/control/control-store.ts');
-  const { Lookups } = await import('../src/lookup/lookup.ts');
-  const { NO_GATE } = await import('../src/lookup/sidecar-gate.ts');
-  const { CoreMetrics } = await import('../src/core-metrics.ts');
-  const { createLogger } = await import('../src/platform/log.ts');
-  const { DEFAULT_CONFIG } = await import('../src/config/defaults.ts');
-  const { startDnsServer } = await import('../src/frontends/dns/server.ts');
-  const world = benchWorld();
+  const { testApp } = await import('../test/support/app.ts');
   const stateDir = await mkdtemp(join(tmpdir(), 'discovery-dns-bench-state-'));
-  const config = { ...DEFAULT_CONFIG, stateDir };
-  const bus = new ChangeBus();
-  const clock = new IndexClock();
-  const store = new WorldStore({ meshRule: config.meshRule, clusterDomain: config.clusterDomain, rootNamespace: config.istioRootNamespace }, clock, bus);
-  store.update({ consul: world.consul, kube: world.kube });
-  const control = await ControlStore.open(stateDir, clock, bus);
-  const metrics = new CoreMetrics(undefined, false);
-  // Observations deduplicated in a Set, the way a recorder would keep them.
+  // Observations deduplicated in a Set, the way a recorder would keep them (Sidecar scoping off, so meshed callers get ClusterIPs at once).
   const seen = new Set<string>();
-  const lookups = new Lookups({ world: store, control, gate: () => NO_GATE, observer: { observe: (o) => seen.add(`${o.caller.workload}>${o.service}`) }, counters: metrics, datacenter: config.datacenter });
-  const ctx = { config, log: createLogger('warn'), bus, clock, world: store, control, lookups, metrics };
-  const front = await startDnsServer(ctx, `127.0.0.1:${port}`);
+  const app = await testApp({
+    world: benchWorld(),
+    stateDir,
+    config: { dnsAddr: `127.0.0.1:${port}` },
+    observer: { observe: (o) => seen.add(`${o.caller.workload}>${o.service}`) },
+    listen: true,
+  });
   const shutdown = () => {
-    void front.close().then(() => rm(stateDir, { recursive: true, force: true })).finally(() => process.exit(0));
+    void app.stop().then(() => rm(stateDir, { recursive: true, force: true })).finally(() => process.exit(0));
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

@@ -12,7 +12,6 @@ import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import { testCore } from '../test/support/core.ts';
 import { catalog, kube, kubeService, pod, slice } from '../test/support/world-fixtures.ts';
-import { buildHttpServer } from '../src/frontends/http/server.ts';
 
 export const BENCH_SERVICE = 'bench';
 
@@ -56,7 +55,6 @@ async function main(): Promise<void> {
   }
 
   const meshed = mode === 'discovery' && arg === 'meshed';
-  const core = await testCore({ world: benchWorld(meshed) });
   let answered = 0;
   let changeAt = 0;
   let doneAt = 0;
@@ -64,12 +62,16 @@ async function main(): Promise<void> {
   let target = Infinity;
   let finished = 0;
   let finishedAt = 0;
-  const front = await buildHttpServer(core, {
-    onBlockingAnswer: () => {
-      answered++;
-      if (answered === target) doneAt = performance.now();
+  const core = await testCore({
+    world: benchWorld(meshed),
+    http: {
+      onBlockingAnswer: () => {
+        answered++;
+        if (answered === target) doneAt = performance.now();
+      },
     },
   });
+  const front = core.test.app.http;
   // Count writes finished, not handler calls: the answer is written when the response ends.
   if (mode === 'fanout') {
     front.fastify.server.on('request', (_req, res) => {
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
       target = msg.n ?? front.waiting();
       peakRss = process.memoryUsage().rss;
       changeAt = performance.now();
-      core.world.update(benchWorld(meshed, 10, 1));
+      core.setWorld(benchWorld(meshed, 10, 1));
       const poll = setInterval(() => {
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
         if (finishedAt > 0) {

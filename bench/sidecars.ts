@@ -11,8 +11,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_CONFIG } from '../src/config/defaults.ts';
 import type { SidecarConfig } from '../src/config/config.ts';
-import { Lookups } from '../src/lookup/lookup.ts';
-import { createSidecarScoping, type SidecarScoping } from '../src/reconcile/scoping.ts';
 import { FileSidecarSink } from '../src/sinks/file-sidecar-sink.ts';
 import type { SidecarObject } from '../src/sinks/sidecar-sink.ts';
 import type { PodInfo } from '../src/world/kube-types.ts';
@@ -53,9 +51,6 @@ async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
 export async function run(): Promise<{ name: string; rows: Array<Record<string, string | number>>; notes: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'discovery-bench-sidecars-'));
   const sidecars: SidecarConfig = { ...DEFAULT_CONFIG.sidecars, enabled: true, quietPeriodMs: 200, maxDelayMs: 1000, propagationDelayMs: 0, maxWritesPerSecond: 100_000 };
-  const core = await testCore({ stateDir: dir, world: world(), config: { sidecars } });
-  let scoping: SidecarScoping | null = null;
-  const lookups = new Lookups({ world: core.world, control: core.control, gate: () => scoping!.gate, observer: { observe: (o) => scoping!.observer.observe(o) }, datacenter: 'dc1' });
   const file = new FileSidecarSink(dir);
   let objectsWritten = 0;
   let sinkCalls = 0;
@@ -69,9 +64,9 @@ export async function run(): Promise<{ name: string; rows: Array<Record<string, 
     },
     delete: file.delete.bind(file),
   };
-  const live = await createSidecarScoping({ ...core, lookups }, sink);
-  scoping = live;
-  await live.start();
+  const core = await testCore({ stateDir: dir, world: world(), sidecars, sink, observer: { observe: () => undefined } });
+  const live = core.test.app.scoping!;
+  const lookups = core.lookups;
   const rssBefore = process.memoryUsage().rss;
 
   const t0 = performance.now();
@@ -96,7 +91,7 @@ export async function run(): Promise<{ name: string; rows: Array<Record<string, 
   for (let w = 0; w < WORKLOADS; w++) if (lookups.lookup(ip(12, w), `svc${(w * 7) % SERVICES}`, 'http', false).decision.route === 'mesh') meshAfter++;
   const rssAfter = process.memoryUsage().rss;
   const size = (await stat(file.path)).size;
-  await live.stop();
+  await core.test.stop();
   await rm(dir, { recursive: true, force: true });
 
   return {

@@ -1,39 +1,84 @@
-// Wiring: sources -> world -> decision (via lookups) -> front ends -> observations -> Sidecar
-// reconciler -> sink. Builds everything from the config, starts in dependency order, stops in
-// reverse. No I/O happens in createApp except opening the state dir.
+// The one wiring: sources -> world feed -> world -> lookups (decision, Sidecar gate) -> front ends
+// -> observations -> Sidecar reconciler -> sink. buildApp takes what differs between embedded
+// mode, live mode and tests (the sources, the Sidecar sink, the control backend, the clocks) and
+// opens no socket; start() syncs the sources, starts the background parts and listens; stop()
+// undoes it in reverse. See docs/architecture.md and docs/adr/0005-one-wiring.md.
 
-import type { AppContext } from './app-context.ts';
+import { mkdir } from 'node:fs/promises';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { buildAdminServer } from './admin/admin-server.ts';
 import type { DiscoveryConfig } from './config/config.ts';
+import type { AuditLog } from './control/audit-log.ts';
+import { FileAuditLog } from './control/audit-log.ts';
+import type { ControlBackend } from './control/backend.ts';
+import { ControlStore } from './control/control-store.ts';
+import { FileControlBackend } from './control/file-backend.ts';
+import { registerModeGauge } from './control/metrics.ts';
+import { startDnsServer, type DnsFrontEnd } from './frontends/dns/server.ts';
+import { buildHttpServer, type HttpFrontEnd, type HttpServerOptions } from './frontends/http/server.ts';
+import { GATE_OFF, type SidecarGate } from './gate/gate.ts';
+import { PropagationGate } from './gate/propagation-gate.ts';
+import { AnswerCounts } from './lookup/answer-counts.ts';
+import type { Core } from './lookup/core.ts';
+import { Lookups, NO_OBSERVER, type LookupObserver } from './lookup/lookup.ts';
+import { systemClock, type Clock } from './platform/clock.ts';
+import { DiscoveryError, errorMessage } from './platform/errors.ts';
 import { parseHostPort } from './platform/host-port.ts';
 import type { Logger } from './platform/log.ts';
-import { CoreMetrics } from './core-metrics.ts';
-import { releaseAfterLoad } from './platform/heap.ts';
-import { DiscoveryError, errorMessage } from './platform/errors.ts';
-import { ChangeBus, IndexClock } from './world/changes.ts';
-import { EMPTY_CATALOG, WorldStore } from './world/store.ts';
-import type { ConsulCatalog } from './world/consul-types.ts';
-import type { KubeSnapshot } from './world/kube-types.ts';
-import { ControlStore } from './control/control-store.ts';
-import { Lookups, type LookupObserver } from './lookup/lookup.ts';
-import { NO_GATE, type SidecarGateView } from './lookup/sidecar-gate.ts';
-import type { Source } from './sources/source.ts';
-import { consulSnapshotSource, kubeSnapshotSource } from './sources/snapshot-sources.ts';
-import { buildHttpServer, type HttpFrontEnd } from './frontends/http/server.ts';
-import { mergeAgentInstances } from './frontends/http/agent-store.ts';
-import { startDnsServer, type DnsFrontEnd } from './frontends/dns/server.ts';
 import { createSidecarScoping, type SidecarScoping } from './reconcile/scoping.ts';
 import { FileSidecarSink } from './sinks/file-sidecar-sink.ts';
-import { buildAdminServer } from './admin/admin-server.ts';
+import type { SidecarSink } from './sinks/sidecar-sink.ts';
+import { AgentRegistrations } from './sources/agent/registrations.ts';
+import { WorldFeed, type FeedWindow, type WorldSource } from './sources/feed.ts';
+import { consulSnapshotSource, kubeSnapshotSource } from './sources/snapshot-sources.ts';
+import { ChangeBus, IndexClock } from './world/changes.ts';
+import { registerWorldProblemsGauge } from './world/metrics.ts';
+import { WorldStore } from './world/store.ts';
 
-export interface App {
-  readonly ctx: AppContext;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** Bound addresses once started (port 0 resolved). */
-  readonly addresses: { http?: string; dns?: string; admin?: string };
+/** What differs between embedded mode, live mode and tests. */
+export interface AppDeps {
+  readonly log: Logger;
+  readonly sources: readonly WorldSource[];
+  /** Where managed Sidecars go (used when config.sidecars.enabled). */
+  readonly sidecarSink: SidecarSink;
+  /** Where mode and pins are kept and shared, and where every change is audited. */
+  readonly control: { readonly backend: ControlBackend; readonly audit: AuditLog };
+  /** Wall time and timers; default the system clock. */
+  readonly clock?: Clock;
+  /** X-Consul-Index source; default one following wall-clock milliseconds. */
+  readonly indexClock?: IndexClock;
+  /** Default: a new registry with Node's process metrics. */
+  readonly registry?: Registry;
+  /** How source bursts are coalesced into world rebuilds. */
+  readonly feedWindow?: FeedWindow;
+  readonly http?: HttpServerOptions;
+  /** Also told of every lookup the Sidecar reconciler would observe (tests, instrumentation). */
+  readonly observer?: LookupObserver;
 }
 
-const NO_OBSERVER: LookupObserver = { observe: () => undefined };
+export interface App {
+  readonly core: Core;
+  readonly feed: WorldFeed;
+  readonly agent: AgentRegistrations;
+  readonly gate: SidecarGate;
+  /** null when Sidecar scoping is off. */
+  readonly scoping: SidecarScoping | null;
+  /** Built, not listening until start(). */
+  readonly http: HttpFrontEnd;
+  /** Listening once start() ran with listeners. */
+  readonly dns: DnsFrontEnd | null;
+  /** Bound addresses once started (port 0 resolved). */
+  readonly addresses: { http?: string; dns?: string; admin?: string };
+  /** Sync the sources, start the background parts, then (unless `listen` is false) open the three listeners. */
+  start(opts?: { listen?: boolean }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function fanOut(candidates: ReadonlyArray<LookupObserver | undefined>): LookupObserver {
+  const observers = candidates.filter((o): o is LookupObserver => o !== undefined);
+  if (observers.length <= 1) return observers[0] ?? NO_OBSERVER;
+  return { observe: (o) => observers.forEach((x) => x.observe(o)) };
+}
 
 function listenError(what: string, addr: string, err: unknown): DiscoveryError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -41,102 +86,52 @@ function listenError(what: string, addr: string, err: unknown): DiscoveryError {
   return new DiscoveryError('DSC_ERR_LISTEN', `cannot listen for ${what} on ${addr}: ${why}`, { cause: err });
 }
 
-export async function createApp(config: DiscoveryConfig, log: Logger): Promise<App> {
+export async function buildApp(config: DiscoveryConfig, deps: AppDeps): Promise<App> {
+  const { log } = deps;
+  const clock = deps.clock ?? systemClock;
+  const indexClock = deps.indexClock ?? new IndexClock(() => clock.now());
+  const registry = deps.registry ?? new Registry();
+  if (!deps.registry) collectDefaultMetrics({ register: registry });
   const bus = new ChangeBus();
-  const clock = new IndexClock();
-  const metrics = new CoreMetrics();
-  const world = new WorldStore({ meshRule: config.meshRule, clusterDomain: config.clusterDomain, rootNamespace: config.istioRootNamespace }, clock, bus);
-  const control = await ControlStore.open(config.stateDir, clock, bus);
-  let gate: SidecarGateView = NO_GATE;
-  let observer: LookupObserver = NO_OBSERVER;
-  const lookups = new Lookups({ world, control, gate: () => gate, observer: { observe: (o) => observer.observe(o) }, counters: metrics, datacenter: config.datacenter });
-  const ctx: AppContext = { config, log, bus, clock, world, control, lookups, metrics };
 
-  const sources: Array<Source<unknown>> = [];
-  let http: HttpFrontEnd | undefined;
-  let dns: DnsFrontEnd | undefined;
-  let admin: ReturnType<typeof buildAdminServer> | undefined;
-  let scoping: SidecarScoping | undefined;
-  let synced = false;
+  await mkdir(config.stateDir, { recursive: true });
+  const world = new WorldStore({ meshRule: config.meshRule, clusterDomain: config.clusterDomain, rootNamespace: config.istioRootNamespace }, indexClock, bus);
+  const control = await ControlStore.open({ backend: deps.control.backend, audit: deps.control.audit, indexClock, bus });
+  const agent = await AgentRegistrations.open({ dir: config.stateDir, indexClock, clock });
+  const agentNode = { name: config.nodeName, address: parseHostPort(config.httpAddr)?.host ?? '127.0.0.1', datacenter: config.datacenter };
+  const feed = new WorldFeed({
+    world,
+    sources: deps.sources,
+    agent: { instances: () => agent.instances(agentNode), onChange: (l) => agent.onChange(l) },
+    clock,
+    log,
+    registry,
+    ...(deps.feedWindow ? { window: deps.feedWindow } : {}),
+  });
+  registerWorldProblemsGauge(registry, () => world.current.problems);
+  registerModeGauge(registry, () => control.mode);
+
+  // The Sidecar gate is read by lookups and fed by the reconciler (the one edge against the flow).
+  const base = { config, log, registry, bus, indexClock, clock, world, control };
+  const propagation = config.sidecars.enabled ? new PropagationGate({ world, indexClock, bus, clock, propagationDelayMs: config.sidecars.propagationDelayMs }) : null;
+  const scoping = propagation ? createSidecarScoping(base, deps.sidecarSink, propagation) : null;
+  const gate: SidecarGate = propagation ?? GATE_OFF;
+  const lookups = new Lookups({ world, control, gate, observer: fanOut([scoping?.observer, deps.observer]), counters: new AnswerCounts(registry), datacenter: config.datacenter });
+  const core: Core = { ...base, lookups };
+
+  const http = await buildHttpServer(core, agent, deps.http);
+  const admin = buildAdminServer(core, {
+    ready: () => ({ ready: started && feed.synced, detail: { sources: feed.status(), mode: control.mode } }),
+    gate,
+    sidecars: () => ({ enabled: scoping !== null, items: scoping?.managedSidecars() ?? [], status: scoping?.status() ?? {} }),
+  });
+
+  const controlWatch = new AbortController();
   const addresses: App['addresses'] = {};
+  let dns: DnsFrontEnd | null = null;
+  let started = false;
 
-  // Problems in the world (ambiguous mappings, ports, shared caller IPs) are logged when they appear,
-  // at start and after any reload; metrics and explain show the current set.
-  let reported = new Set<string>();
-  const reportProblems = (): void => {
-    const now = new Set<string>();
-    for (const p of world.world.problems) {
-      const key = `${p.kind}|${p.subject}|${p.detail}`;
-      now.add(key);
-      if (!reported.has(key)) log.warn({ problem: p.kind, subject: p.subject }, p.detail);
-    }
-    reported = now;
-  };
-
-  const sourceError = (name: string) => (err: Error) => {
-    metrics.reloads.inc({ source: name, result: 'error' });
-    log.error({ source: name, err: err.message }, `${name}: rejected a new version, keeping the last good world: ${err.message}`);
-  };
-
-  async function start(): Promise<void> {
-    // Front ends are built first (not yet listening) so agent registrations are part of the first world.
-    http = await buildHttpServer(ctx);
-    const agent = http.agent;
-    const agentNode = { name: config.nodeName, address: parseHostPort(config.httpAddr)?.host ?? '127.0.0.1', datacenter: config.datacenter };
-    const syncStarted = performance.now();
-    let sourceCatalog: ConsulCatalog = EMPTY_CATALOG;
-    // Until both sources delivered their first version, keep them aside: the world is built once.
-    let initialKube: KubeSnapshot | null = null;
-    const catalogNow = () => mergeAgentInstances(sourceCatalog, agent.instances(agentNode));
-    const publishCatalog = () => {
-      if (synced) world.update({ consul: catalogNow() });
-    };
-    agent.onChange(publishCatalog);
-
-    if (config.consulSnapshot) {
-      const s = consulSnapshotSource(config.consulSnapshot, config.datacenter, { pollIntervalMs: config.snapshotPollMs, onError: sourceError('consul-snapshot') });
-      sources.push(s);
-      await s.start((catalog) => {
-        sourceCatalog = catalog;
-        publishCatalog();
-        metrics.reloads.inc({ source: 'consul-snapshot', result: 'ok' });
-        releaseAfterLoad();
-        if (synced) reportProblems();
-        log.info({ source: 'consul-snapshot', services: catalog.services.size, nodes: catalog.nodes.size }, 'Consul snapshot loaded');
-      });
-    }
-    if (config.kubeSnapshot) {
-      const s = kubeSnapshotSource(config.kubeSnapshot, {
-        pollIntervalMs: config.snapshotPollMs,
-        onError: sourceError('kube-snapshot'),
-        onIgnored: (ignored) => log.debug({ ignored: Object.fromEntries(ignored) }, 'kube snapshot: objects of other kinds ignored'),
-      });
-      sources.push(s);
-      await s.start((kube) => {
-        if (synced) world.update({ kube });
-        else initialKube = kube;
-        metrics.reloads.inc({ source: 'kube-snapshot', result: 'ok' });
-        releaseAfterLoad();
-        if (synced) reportProblems();
-        log.info({ source: 'kube-snapshot', pods: kube.pods.length, services: kube.services.length, sidecars: kube.sidecars.length }, 'Kubernetes snapshot loaded');
-      });
-    }
-    world.update({ consul: catalogNow(), ...(initialKube ? { kube: initialKube } : {}) });
-    synced = true;
-    // Replicas sharing a state dir follow each other's kill-switch and pins.
-    control.watchShared(config.snapshotPollMs, (message) => log.error({ component: 'control' }, message));
-    reportProblems();
-    const w = world.world;
-    log.info({ syncMs: Math.round(performance.now() - syncStarted), services: w.consul.services.size, callers: w.callers.size, problems: w.problems.length }, 'world loaded');
-
-    if (config.sidecars.enabled) {
-      // After the sources synced: user Sidecars must be known before we write any (invariant 4).
-      scoping = await createSidecarScoping(ctx, new FileSidecarSink(config.stateDir));
-      await scoping.start();
-      gate = scoping.gate;
-      observer = scoping.observer;
-    }
-
+  async function listen(): Promise<void> {
     try {
       const a = await http.listen(config.httpAddr);
       addresses.http = `${a.host}:${a.port}`;
@@ -144,16 +139,11 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
       throw listenError('the Consul HTTP API', config.httpAddr, err);
     }
     try {
-      dns = await startDnsServer(ctx, config.dnsAddr);
+      dns = await startDnsServer(core, config.dnsAddr);
       addresses.dns = `${parseHostPort(config.dnsAddr)?.host ?? ''}:${dns.udpPort}`;
     } catch (err) {
       throw err instanceof DiscoveryError ? err : listenError('Consul DNS', config.dnsAddr, err);
     }
-    admin = buildAdminServer(ctx, {
-      ready: () => ({ ready: synced, detail: { sources: sources.map((s) => s.status()), mode: control.mode } }),
-      gate: () => gate,
-      sidecars: () => ({ enabled: scoping !== undefined, items: scoping?.managedSidecars() ?? [], status: scoping?.status() ?? {} }),
-    });
     const adminAddr = parseHostPort(config.adminAddr)!;
     try {
       await admin.listen({ host: adminAddr.host, port: adminAddr.port });
@@ -162,29 +152,65 @@ export async function createApp(config: DiscoveryConfig, log: Logger): Promise<A
     } catch (err) {
       throw listenError('the admin API', config.adminAddr, err);
     }
-    metrics.setMode(control.mode);
-    log.info({ http: addresses.http, dns: addresses.dns, admin: addresses.admin, mode: control.mode, sidecars: config.sidecars.enabled }, 'Discovery is serving');
   }
 
-  async function stop(): Promise<void> {
-    // Blocking queries first (answered with the current index), then listeners, then writers.
-    const steps: Array<[string, () => unknown]> = [
-      ['http', () => http?.close()],
-      ['dns', () => dns?.close()],
-      ['admin', () => admin?.close()],
-      ['sidecars', () => scoping?.stop()],
-      ['control', () => control.stopWatching()],
-      ['agent', () => http?.agent.close()],
-      ...sources.map((s): [string, () => Promise<void>] => [s.name, () => s.stop()]),
-    ];
-    for (const [name, step] of steps) {
-      try {
-        await step();
-      } catch (err) {
-        log.error({ err, part: name }, 'error while stopping');
+  return {
+    core,
+    feed,
+    agent,
+    gate,
+    scoping,
+    http,
+    get dns() {
+      return dns;
+    },
+    addresses,
+    async start(opts = {}) {
+      await feed.start();
+      // Replicas sharing the control backend follow each other's kill-switch and pins.
+      control.watch(controlWatch.signal, (message) => log.error({ component: 'control' }, message));
+      // After the sources synced: user Sidecars must be known before any is written (invariant 4).
+      await scoping?.start();
+      started = true;
+      if (opts.listen !== false) await listen();
+      log.info({ http: addresses.http, dns: addresses.dns, admin: addresses.admin, mode: control.mode, sidecars: config.sidecars.enabled }, 'Discovery is serving');
+    },
+    async stop() {
+      // Blocking queries first (answered with the current index), then listeners, then writers.
+      const steps: Array<[string, () => unknown]> = [
+        ['http', () => http.close()],
+        ['dns', () => dns?.close()],
+        ['admin', () => admin.close()],
+        ['sidecars', () => scoping?.stop()],
+        ['gate', () => propagation?.stop()],
+        ['control', () => controlWatch.abort()],
+        ['agent', () => agent.close()],
+        ['sources', () => feed.stop()],
+      ];
+      for (const [part, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          log.error({ err, part }, 'error while stopping');
+        }
       }
-    }
-  }
+    },
+  };
+}
 
-  return { ctx, start, stop, addresses };
+/** Embedded mode: the world from snapshot files, Sidecars and controls in the state dir. */
+export function embeddedDeps(config: DiscoveryConfig, log: Logger): AppDeps {
+  const poll = { pollIntervalMs: config.snapshotPollMs };
+  const sources: WorldSource[] = [];
+  if (config.consulSnapshot) sources.push({ part: 'consul', source: consulSnapshotSource(config.consulSnapshot, config.datacenter, poll) });
+  if (config.kubeSnapshot) {
+    const onIgnored = (ignored: ReadonlyMap<string, number>) => log.debug({ ignored: Object.fromEntries(ignored) }, 'kube snapshot: objects of other kinds ignored');
+    sources.push({ part: 'kube', source: kubeSnapshotSource(config.kubeSnapshot, { ...poll, onIgnored }) });
+  }
+  return {
+    log,
+    sources,
+    sidecarSink: new FileSidecarSink(config.stateDir),
+    control: { backend: new FileControlBackend(config.stateDir, poll), audit: new FileAuditLog(config.stateDir) },
+  };
 }

@@ -4,16 +4,16 @@
 
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { AppContext } from '../app-context.ts';
+import type { Core } from '../lookup/core.ts';
 import { DiscoveryError, errorMessage } from '../platform/errors.ts';
 import { explain } from '../lookup/explain.ts';
-import type { SidecarGateView } from '../lookup/sidecar-gate.ts';
+import type { SidecarGate } from '../gate/gate.ts';
 import type { AuditQuery, ExplainQuery, ModeBody, PinBody, SidecarsQuery, UnpinBody } from './request-schemas.ts';
 import { AUDIT_QUERY, EXPLAIN_QUERY, MODE_BODY, PIN_BODY, SIDECARS_QUERY, UNPIN_BODY, validateRequestPart } from './request-schemas.ts';
 
 export interface AdminDeps {
   readonly ready: () => { ready: boolean; detail: Record<string, unknown> };
-  readonly gate: () => SidecarGateView;
+  readonly gate: SidecarGate;
   readonly sidecars: () => { enabled: boolean; items: readonly object[]; status: Record<string, unknown> };
 }
 
@@ -27,7 +27,7 @@ function actorOf(req: FastifyRequest): string {
   return `${who} via ${req.socket.remoteAddress ?? '?'}`;
 }
 
-export function buildAdminServer(ctx: AppContext, deps: AdminDeps) {
+export function buildAdminServer(ctx: Core, deps: AdminDeps) {
   const app = Fastify({ loggerInstance: ctx.log.child({ component: 'admin' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
   const token = ctx.config.adminToken;
   const tokenDigest = token ? digest(token) : null;
@@ -55,12 +55,7 @@ export function buildAdminServer(ctx: AppContext, deps: AdminDeps) {
     return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', ...r.detail });
   });
   app.get('/metrics', async (_req, reply) => {
-    ctx.metrics.setMode(ctx.control.mode);
-    const counts = new Map<string, number>();
-    for (const p of ctx.world.world.problems) counts.set(p.kind, (counts.get(p.kind) ?? 0) + 1);
-    ctx.metrics.worldProblems.reset();
-    for (const [kind, n] of counts) ctx.metrics.worldProblems.set({ kind }, n);
-    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+    return reply.type(ctx.registry.contentType).send(await ctx.registry.metrics());
   });
 
   app.get('/v1/control', async () => ctx.control.state);
@@ -92,7 +87,7 @@ export function buildAdminServer(ctx: AppContext, deps: AdminDeps) {
 
   app.get<{ Querystring: ExplainQuery }>('/v1/explain', { schema: { querystring: EXPLAIN_QUERY }, validatorCompiler: validateRequestPart }, async (req) => {
     const { service, from } = req.query;
-    return explain({ lookups: ctx.lookups, world: ctx.world, control: ctx.control, gate: deps.gate() }, service, from);
+    return explain({ lookups: ctx.lookups, world: ctx.world, control: ctx.control, gate: deps.gate }, service, from);
   });
 
   app.get<{ Querystring: AuditQuery }>('/v1/audit', { schema: { querystring: AUDIT_QUERY }, validatorCompiler: validateRequestPart }, async (req) => {
@@ -107,7 +102,7 @@ export function buildAdminServer(ctx: AppContext, deps: AdminDeps) {
   });
 
   app.get('/v1/world', async () => {
-    const w = ctx.world.world;
+    const w = ctx.world.current;
     return {
       services: w.consul.services.size,
       nodes: w.consul.nodes.size,

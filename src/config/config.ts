@@ -1,6 +1,7 @@
 // The validated, frozen configuration every part receives. Only src/config reads files and env.
 
-import type { MeshRule } from '../world/world.ts';
+/** When is a Consul service's Kubernetes target meshed: any ready endpoint carries the sidecar, or all do. */
+export type MeshRule = 'any' | 'all';
 
 export interface DnsConfig {
   /** Domain answered, lower case with trailing dot, e.g. "consul." */

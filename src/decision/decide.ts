@@ -28,7 +28,7 @@ export const REASONS = [
 export type Reason = (typeof REASONS)[number];
 
 /** Whether the caller's Sidecar lets it route to the target: gating off, listed (ready), or not yet. */
-export type SidecarGate = 'off' | 'ready' | 'pending';
+export type GateState = 'off' | 'ready' | 'pending';
 
 export interface DecisionInput {
   readonly mode: Mode;
@@ -37,7 +37,7 @@ export interface DecisionInput {
   /** null: Consul does not know the target. */
   readonly target: MeshTarget | null;
   readonly pinned: boolean;
-  readonly sidecar: SidecarGate;
+  readonly sidecar: GateState;
 }
 
 export interface Decision {

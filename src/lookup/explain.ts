@@ -4,7 +4,7 @@ import type { ControlStore } from '../control/control-store.ts';
 import { aggregateStatus } from '../world/consul-types.ts';
 import type { WorldStore } from '../world/store.ts';
 import type { Lookups } from './lookup.ts';
-import type { SidecarGateView } from './sidecar-gate.ts';
+import type { SidecarGate } from '../gate/gate.ts';
 
 export interface Explanation {
   readonly service: string;
@@ -24,7 +24,7 @@ export interface Explanation {
 }
 
 export function explain(
-  deps: { lookups: Lookups; world: WorldStore; control: ControlStore; gate: SidecarGateView },
+  deps: { lookups: Lookups; world: WorldStore; control: ControlStore; gate: SidecarGate },
   service: string,
   from: string,
 ): Explanation {
@@ -32,7 +32,7 @@ export function explain(
   const counts = { passing: 0, warning: 0, critical: 0 };
   for (const i of r.service?.instances ?? []) counts[aggregateStatus(i.checks)]++;
   const pin = deps.control.pinFor(r.key, r.caller?.workload ?? null);
-  const problems = deps.world.world.problems
+  const problems = deps.world.current.problems
     .filter((p) => p.subject.toLowerCase() === r.key || p.subject === r.caller?.ip)
     .map((p) => `${p.kind}: ${p.detail}`);
   const t = r.target;
@@ -57,7 +57,7 @@ export function explain(
           workload: r.caller.workload,
           workloadKind: r.caller.pod.workload.kind,
           meshed: r.caller.pod.meshed,
-          sidecarScope: r.caller.scope.kind === 'none' ? 'none' : `${r.caller.scope.kind}: ${r.caller.scope.sidecar.namespace}/${r.caller.scope.sidecar.name}`,
+          sidecarScope: r.caller.sidecar.kind === 'none' ? 'none' : `${r.caller.sidecar.kind}: ${r.caller.sidecar.info.namespace}/${r.caller.sidecar.info.name}`,
         }
       : null,
     consul: { known: r.service !== undefined, instances: r.service?.instances.length ?? 0, ...counts },

@@ -8,7 +8,7 @@ import type { ControlStore } from '../control/control-store.ts';
 import type { ConsulInstance, ConsulService } from '../world/consul-types.ts';
 import type { Caller, MeshTarget } from '../world/world.ts';
 import type { WorldStore } from '../world/store.ts';
-import type { SidecarGateView } from './sidecar-gate.ts';
+import type { SidecarGate } from '../gate/gate.ts';
 import { meshInstance } from './mesh-instance.ts';
 
 export type FrontEnd = 'http' | 'dns';
@@ -23,6 +23,9 @@ export interface Observation {
 export interface LookupObserver {
   observe(o: Observation): void;
 }
+
+/** Sidecar scoping off: lookups are not recorded. */
+export const NO_OBSERVER: LookupObserver = { observe: () => undefined };
 
 export interface LookupCounters {
   count(via: FrontEnd, decision: Decision): void;
@@ -60,45 +63,45 @@ export function normalizeIp(ip: string): string {
 export interface LookupDeps {
   readonly world: WorldStore;
   readonly control: ControlStore;
-  readonly gate: () => SidecarGateView;
+  readonly gate: SidecarGate;
   readonly observer: LookupObserver;
-  readonly counters?: LookupCounters;
+  readonly counters: LookupCounters;
   readonly datacenter: string;
 }
 
 const EMPTY: readonly ConsulInstance[] = [];
 
 export class Lookups {
-  readonly #d: LookupDeps;
+  readonly #deps: LookupDeps;
   /** Synthetic mesh instances, rebuilt only when a target's mesh facts change. */
   readonly #meshCache = new Map<string, { index: number; instances: readonly ConsulInstance[] }>();
 
   constructor(deps: LookupDeps) {
-    this.#d = deps;
+    this.#deps = deps;
   }
 
   get mode(): Mode {
-    return this.#d.control.mode;
+    return this.#deps.control.mode;
   }
 
   caller(sourceIp: string): Caller | null {
-    return this.#d.world.world.callers.get(normalizeIp(sourceIp)) ?? null;
+    return this.#deps.world.current.callers.get(normalizeIp(sourceIp)) ?? null;
   }
 
   /** Index for a caller and a service, without deciding: max of every stamp that can change the answer. */
   index(caller: Caller | null, key: string): number {
-    const w = this.#d.world;
-    let idx = Math.max(w.consul(key), w.mesh(key), this.#d.control.index(key));
-    if (caller) idx = Math.max(idx, w.caller(caller.ip), this.#d.gate().index(caller, key));
+    const w = this.#deps.world;
+    let idx = Math.max(w.consul(key), w.mesh(key), this.#deps.control.index(key));
+    if (caller) idx = Math.max(idx, w.caller(caller.ip), this.#deps.gate.index(caller, key));
     return idx;
   }
 
   /** Decide for one lookup: counts it and records the observation. `observe` false for re-evaluations (blocking-query wake-ups). */
   lookup(callerOrIp: Caller | null | string, name: string, via: FrontEnd, observe = true): LookupResult {
     const result = this.evaluate(callerOrIp, name);
-    this.#d.counters?.count(via, result.decision);
+    this.#deps.counters.count(via, result.decision);
     const { caller, target } = result;
-    if (observe && caller?.pod.meshed && target?.status === 'meshed') this.#d.observer.observe({ caller, service: result.key, target, via });
+    if (observe && caller?.pod.meshed && target?.status === 'meshed') this.#deps.observer.observe({ caller, service: result.key, target, via });
     return result;
   }
 
@@ -106,13 +109,13 @@ export class Lookups {
   evaluate(callerOrIp: Caller | null | string, name: string): LookupResult {
     const key = name.toLowerCase();
     const caller = typeof callerOrIp === 'string' ? this.caller(callerOrIp) : callerOrIp;
-    const world = this.#d.world.world;
+    const world = this.#deps.world.current;
     const service = world.consul.services.get(key);
     const target = world.targets.get(key);
-    const pinned = this.#d.control.pinFor(key, caller?.workload ?? null) !== undefined;
-    const gate = caller?.pod.meshed && target?.status === 'meshed' ? this.#d.gate().gate(caller, target, key) : 'off';
+    const pinned = this.#deps.control.pinFor(key, caller?.workload ?? null) !== undefined;
+    const gate = caller?.pod.meshed && target?.status === 'meshed' ? this.#deps.gate.state(caller, target) : 'off';
     const decision = decide({
-      mode: this.#d.control.mode,
+      mode: this.#deps.control.mode,
       caller: caller ? { meshed: caller.pod.meshed } : null,
       target: service ? (target ?? null) : null,
       pinned,
@@ -121,14 +124,14 @@ export class Lookups {
 
     const index = this.index(caller, key);
     if (decision.route === 'mesh' && service && target) {
-      const meshIdx = this.#d.world.mesh(key);
+      const meshIdx = this.#deps.world.mesh(key);
       let cached = this.#meshCache.get(key);
       if (!cached || cached.index !== meshIdx) {
-        cached = { index: meshIdx, instances: [meshInstance(service.name, target, this.#d.datacenter, meshIdx)] };
+        cached = { index: meshIdx, instances: [meshInstance(service.name, target, this.#deps.datacenter, meshIdx)] };
         this.#meshCache.set(key, cached);
       }
       return { key, caller, decision, service, target, index, instances: cached.instances, contentVersion: -meshIdx };
     }
-    return { key, caller, decision, service, target, index, instances: service?.instances ?? EMPTY, contentVersion: this.#d.world.consul(key) };
+    return { key, caller, decision, service, target, index, instances: service?.instances ?? EMPTY, contentVersion: this.#deps.world.consul(key) };
   }
 }

@@ -1,8 +1,7 @@
 // Where managed Sidecars live: a file in the state dir (embedded mode) or the Kubernetes API
-// (server-side apply, later). The reconciler only talks to this interface.
+// (live mode). The reconciler only talks to this interface.
 
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY_VALUE = 'discovery';
+import { MANAGED_BY_DISCOVERY, MANAGED_BY_LABEL } from '../world/kube-types.ts';
 
 /** An Istio Sidecar as `kubectl get -o yaml` prints it (only the fields Discovery owns). */
 export interface SidecarObject {
@@ -48,10 +47,10 @@ export function sidecarKey(o: SidecarRef | SidecarObject): string {
 }
 
 export function isManaged(o: { readonly metadata?: { readonly labels?: Readonly<Record<string, string>> } }): boolean {
-  return o.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+  return o.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_DISCOVERY;
 }
 
 /** Invariant 4, checked at the last step before any write: a sink never writes a Sidecar that is not ours. */
 export function assertManaged(o: SidecarObject): void {
-  if (!isManaged(o)) throw new Error(`refusing to write Sidecar ${sidecarKey(o)}: it lacks ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`);
+  if (!isManaged(o)) throw new Error(`refusing to write Sidecar ${sidecarKey(o)}: it lacks ${MANAGED_BY_LABEL}=${MANAGED_BY_DISCOVERY}`);
 }

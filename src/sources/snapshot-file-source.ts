@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { DiscoveryError, errorMessage } from '../platform/errors.ts';
-import type { Source, SourceErrorHandler, SourceStatus } from './source.ts';
+import type { Source, SourceListener, SourceStatus } from './source.ts';
 import type { FileWatch, WatchReason } from '../platform/file-watch.ts';
 import { watchFile } from '../platform/file-watch.ts';
 
@@ -19,8 +19,6 @@ export interface SnapshotFileSourceOptions<T> {
   readonly pollIntervalMs?: number;
   /** Default 100 ms. */
   readonly debounceMs?: number;
-  /** Each distinct reload failure, once. The last good data stays in effect. */
-  readonly onError?: SourceErrorHandler;
 }
 
 const READ_ERRORS: Readonly<Record<string, string>> = {
@@ -37,13 +35,14 @@ export class SnapshotFileSource<T> implements Source<T> {
   readonly name: string;
   readonly file: string;
   readonly #opts: SnapshotFileSourceOptions<T>;
-  #onData: ((data: T) => void) | null = null;
+  #listener: SourceListener<T> | null = null;
   #watch: FileWatch | null = null;
   #stopped = false;
   /** Content of the data in effect, and of the last rejected version, so neither is parsed twice. */
   #goodHash: string | null = null;
   #badHash: string | null = null;
-  #inFlight: Promise<void> | null = null;
+  /** A check is running; a trigger meanwhile only asks it for one more round. */
+  #draining = false;
   #again = false;
   /** A watch event asked: read the file whatever its metadata says. */
   #force = false;
@@ -60,9 +59,11 @@ export class SnapshotFileSource<T> implements Source<T> {
     this.file = opts.file;
   }
 
-  async start(onData: (data: T) => void): Promise<void> {
-    if (this.#onData) throw new Error(`source ${this.name} already started`);
-    this.#onData = onData;
+  async start(listener: SourceListener<T>, signal: AbortSignal): Promise<void> {
+    if (this.#listener) throw new Error(`source ${this.name} already started`);
+    this.#listener = listener;
+    signal.addEventListener('abort', () => this.#stop(), { once: true });
+    if (signal.aborted) return;
     // Watch before the first read, so a change racing the initial load is not missed.
     this.#watch = watchFile(this.file, (reason) => this.#trigger(reason), { pollIntervalMs: this.#opts.pollIntervalMs, debounceMs: this.#opts.debounceMs });
     try {
@@ -82,33 +83,36 @@ export class SnapshotFileSource<T> implements Source<T> {
     }
   }
 
-  async stop(): Promise<void> {
+  /** A read in progress may finish; #stopped keeps it from delivering. */
+  #stop(): void {
     this.#stopped = true;
     this.#watch?.close();
     this.#watch = null;
-    // Let a read in progress finish; #stopped keeps it from delivering.
-    await this.#inFlight;
   }
 
   status(): SourceStatus {
-    return { name: this.name, file: this.file, lastLoadAt: this.#lastLoadAt, lastError: this.#lastError, loads: this.#loads, errors: this.#errors };
-  }
-
-  /** Check the file now, as a watch event would (admin "reload", tests). Resolves true when a new version was delivered. */
-  async reload(): Promise<boolean> {
-    const before = this.#loads;
-    this.#trigger('event');
-    await this.#inFlight;
-    return this.#loads > before;
+    return {
+      name: this.name,
+      synced: this.#loads > 0,
+      version: this.#goodHash,
+      lastChangeAt: this.#lastLoadAt,
+      lastError: this.#lastError,
+      loads: this.#loads,
+      errors: this.#errors,
+      detail: { file: this.file },
+    };
   }
 
   #trigger(reason: WatchReason): void {
-    if (this.#stopped || !this.#onData) return;
+    if (this.#stopped || !this.#listener) return;
     this.#again = true;
     if (reason === 'event') this.#force = true;
-    // .finally runs asynchronously, so #inFlight is always cleared after it is set.
-    this.#inFlight ??= this.#drain().finally(() => {
-      this.#inFlight = null;
+    if (this.#draining) return;
+    this.#draining = true;
+    void this.#drain().finally(() => {
+      this.#draining = false;
+      // A trigger that arrived after the last round: run it now rather than at the next poll.
+      if (this.#again) this.#trigger('poll');
     });
   }
 
@@ -174,7 +178,7 @@ export class SnapshotFileSource<T> implements Source<T> {
     this.#loads++;
     this.#lastLoadAt = Date.now();
     this.#lastError = null;
-    this.#onData?.(data);
+    this.#listener?.data(data);
   }
 
   #reject(err: DiscoveryError, hash: string | null): void {
@@ -182,7 +186,7 @@ export class SnapshotFileSource<T> implements Source<T> {
     if (this.#stopped || err.message === this.#lastError) return;
     this.#lastError = err.message;
     this.#errors++;
-    this.#opts.onError?.(err);
+    this.#listener?.error(err);
   }
 
   async #read(): Promise<string> {

@@ -1,9 +1,8 @@
-// The two embedded-mode sources, ready to wire: each reads one snapshot file in its real format
-// and delivers the converted value the WorldStore takes.
+// The two embedded-mode sources: each reads one snapshot file in its real format and delivers the
+// converted value the world is built from.
 
 import type { ConsulCatalog } from '../world/consul-types.ts';
 import type { KubeSnapshot } from '../world/kube-types.ts';
-import type { SourceErrorHandler } from './source.ts';
 import { SnapshotFileSource } from './snapshot-file-source.ts';
 import { buildCatalog } from './consul/catalog-build.ts';
 import { parseRegistrations } from './consul/registration-body.ts';
@@ -12,7 +11,6 @@ import { parseKubeSnapshot } from './kubernetes/snapshot-document.ts';
 export interface SnapshotSourceOptions {
   readonly pollIntervalMs?: number;
   readonly debounceMs?: number;
-  readonly onError?: SourceErrorHandler;
 }
 
 export function consulSnapshotSource(file: string, datacenter: string, opts: SnapshotSourceOptions = {}): SnapshotFileSource<ConsulCatalog> {

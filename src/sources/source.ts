@@ -1,34 +1,39 @@
-// The one contract every source of world data implements: snapshot files today, a live Consul
-// (blocking queries) and Kubernetes (informers) later. The app only ever sees this interface.
+// The one contract every source of world data implements: snapshot files in embedded mode, the
+// upstream Consul (blocking queries) and Kubernetes (informers) in live mode. The world feed
+// (feed.ts) is the only thing that starts sources and hears from them.
 
 export interface SourceStatus {
   readonly name: string;
-  /** The file a snapshot source reads; absent for live sources. */
-  readonly file?: string;
-  /** Epoch milliseconds of the last successful load; null before the first one. */
-  readonly lastLoadAt: number | null;
-  /** Message of the current failure; null once a good version has loaded since. */
+  /** True once the source has delivered a complete first version (a live source: its initial list). */
+  readonly synced: boolean;
+  /** What the source is synced to: a file's content digest, a Consul index, a resourceVersion; null before the first version. */
+  readonly version: string | null;
+  /** Epoch milliseconds of the last version delivered; null before the first one. */
+  readonly lastChangeAt: number | null;
+  /** The current failure; null once a good version has arrived since. */
   readonly lastError: string | null;
-  /** Successful loads, the initial one included. */
+  /** Versions delivered, the first one included. */
   readonly loads: number;
-  /** Failed loads (each distinct bad version counts once). */
+  /** Failures (each distinct bad version or outage counts once). */
   readonly errors: number;
+  /** Facts specific to the kind of source (the file a snapshot reads, the upstream address, …). */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** Where a source delivers: each new complete version, and each distinct failure (the last good version stays in effect). */
+export interface SourceListener<T> {
+  data(value: T): void;
+  error(err: Error): void;
 }
 
 export interface Source<T> {
   readonly name: string;
   /**
-   * Deliver the initial data through `onData` before resolving, then every new valid version.
-   * Rejects with DiscoveryError('DSC_ERR_SNAPSHOT' for snapshot files) when no initial data can be had.
+   * Start watching. Resolves once the source runs: a snapshot source has delivered its first
+   * version by then (and rejects if it cannot, so a typo never starts an empty world); a live
+   * source may resolve before it has synced and deliver later. Aborting `signal` stops every
+   * watcher, timer and connection; no listener call happens after the abort.
    */
-  start(onData: (data: T) => void): Promise<void>;
-  /** Release every watcher, timer and connection; no callback fires after it resolves. */
-  stop(): Promise<void>;
+  start(listener: SourceListener<T>, signal: AbortSignal): Promise<void>;
   status(): SourceStatus;
 }
-
-/**
- * Called when a later version is rejected. The source keeps the last good data and reports each
- * distinct failure once, so a file that stays broken does not flood the log.
- */
-export type SourceErrorHandler = (err: Error) => void;

@@ -9,8 +9,6 @@ export interface ChangeSet {
   readonly callers: ReadonlySet<string>;
 }
 
-export const NO_CHANGE: ChangeSet = { all: false, services: new Set(), callers: new Set() };
-
 export function isEmptyChange(c: ChangeSet): boolean {
   return !c.all && c.services.size === 0 && c.callers.size === 0;
 }

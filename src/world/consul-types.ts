@@ -2,6 +2,8 @@
 // Sources convert registrations into these once, at load time, so the front ends can
 // serialize them without translation on the request path.
 
+import { compareStrings } from '../platform/compare.ts';
+
 export type CheckStatus = 'passing' | 'warning' | 'critical';
 
 export interface ConsulNode {
@@ -81,4 +83,17 @@ export function aggregateStatus(checks: readonly HealthCheck[]): CheckStatus {
     if (c.Status === 'warning') worst = 'warning';
   }
   return worst;
+}
+
+/**
+ * Consul's order of a service's instances: by node name, then service ID, both compared lower-cased
+ * first (its state store indexes them lower-cased), then as written to break ties.
+ */
+export function compareInstances(a: ConsulInstance, b: ConsulInstance): number {
+  return (
+    compareStrings(a.node.Node.toLowerCase(), b.node.Node.toLowerCase()) ||
+    compareStrings(a.service.ID.toLowerCase(), b.service.ID.toLowerCase()) ||
+    compareStrings(a.node.Node, b.node.Node) ||
+    compareStrings(a.service.ID, b.service.ID)
+  );
 }

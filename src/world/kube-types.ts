@@ -75,3 +75,7 @@ export const EMPTY_KUBE: KubeSnapshot = { namespaces: [], services: [], endpoint
 export function workloadKey(w: WorkloadRef): string {
   return `${w.namespace}/${w.name}`;
 }
+
+/** The label that marks a Sidecar as Discovery's own (invariant 4: any other Sidecar is the user's). */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_DISCOVERY = 'discovery';

@@ -17,8 +17,8 @@ function digest(json: string): string {
 }
 
 function callerFingerprint(c: Caller): string {
-  const scope = c.scope.kind === 'none' ? null : { kind: c.scope.kind, ns: c.scope.sidecar.namespace, name: c.scope.sidecar.name, hosts: c.scope.sidecar.egressHosts };
-  return digest(JSON.stringify([c.pod.namespace, c.pod.name, c.pod.meshed, c.workload, scope]));
+  const s = c.sidecar.kind === 'none' ? null : { kind: c.sidecar.kind, ns: c.sidecar.info.namespace, name: c.sidecar.info.name, hosts: c.sidecar.info.egressHosts };
+  return digest(JSON.stringify([c.pod.namespace, c.pod.name, c.pod.meshed, c.workload, s]));
 }
 
 function targetFingerprint(t: MeshTarget): string {
@@ -78,7 +78,7 @@ export class WorldStore implements WorldIndexes {
     this.#world = buildWorld(EMPTY_CATALOG, EMPTY_KUBE, opts);
   }
 
-  get world(): World {
+  get current(): World {
     return this.#world;
   }
 

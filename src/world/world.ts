@@ -2,10 +2,12 @@
 // decision needs. Built whole from the latest snapshot of every source, then swapped in
 // atomically by the store; nobody mutates a World.
 
+import type { MeshRule } from '../config/config.ts';
 import type { ConsulCatalog, ConsulService } from './consul-types.ts';
 import type { KubeServiceInfo, KubeSnapshot, PodInfo, SidecarInfo } from './kube-types.ts';
 import { workloadKey } from './kube-types.ts';
 import { serviceFqdn } from './istio-hosts.ts';
+import { selects } from './labels.ts';
 
 export type MeshStatus =
   | 'meshed'
@@ -34,9 +36,10 @@ export interface MeshTarget {
   readonly meshedReadyEndpoints: number;
 }
 
-export type SidecarScope =
+/** The Sidecar Istio applies to a Pod, and who owns it. */
+export type AppliedSidecar =
   | { readonly kind: 'none' }
-  | { readonly kind: 'managed' | 'user'; readonly sidecar: SidecarInfo };
+  | { readonly kind: 'managed' | 'user'; readonly info: SidecarInfo };
 
 /** A calling Pod as identified by its IP. */
 export interface Caller {
@@ -45,7 +48,7 @@ export interface Caller {
   /** `namespace/name` of the owning workload. */
   readonly workload: string;
   /** The Sidecar Istio applies to this Pod. */
-  readonly scope: SidecarScope;
+  readonly sidecar: AppliedSidecar;
 }
 
 export interface WorldProblem {
@@ -54,7 +57,6 @@ export interface WorldProblem {
   readonly detail: string;
 }
 
-export type MeshRule = 'any' | 'all';
 
 export interface WorldOptions {
   readonly meshRule: MeshRule;
@@ -83,22 +85,17 @@ function consulPortOf(svc: ConsulService): number | null {
   return best;
 }
 
-function labelsMatch(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
-  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
-  return true;
-}
-
 /** Istio's choice: the oldest selecting Sidecar in the Pod's namespace, else that namespace's selector-less one, else the root namespace's. */
-export function selectSidecar(pod: PodInfo, sidecars: readonly SidecarInfo[], rootNamespace: string): SidecarScope {
+export function selectSidecar(pod: PodInfo, sidecars: readonly SidecarInfo[], rootNamespace: string): AppliedSidecar {
   const byAge = (a: SidecarInfo, b: SidecarInfo) =>
     a.creationTimestamp.localeCompare(b.creationTimestamp) || a.name.localeCompare(b.name);
   const local = sidecars.filter((s) => s.namespace === pod.namespace).sort(byAge);
   const chosen =
-    local.find((s) => s.selector !== null && Object.keys(s.selector).length > 0 && labelsMatch(s.selector, pod.labels)) ??
+    local.find((s) => s.selector !== null && Object.keys(s.selector).length > 0 && selects(s.selector, pod.labels)) ??
     local.find((s) => s.selector === null || Object.keys(s.selector).length === 0) ??
     sidecars.filter((s) => s.namespace === rootNamespace && (s.selector === null || Object.keys(s.selector).length === 0)).sort(byAge)[0];
   if (!chosen) return { kind: 'none' };
-  return { kind: chosen.managed ? 'managed' : 'user', sidecar: chosen };
+  return { kind: chosen.managed ? 'managed' : 'user', info: chosen };
 }
 
 function choosePort(svc: KubeServiceInfo, consulName: string, consulPort: number | null): { port: number; name: string } | null {
@@ -202,7 +199,7 @@ function buildCallers(kube: KubeSnapshot, opts: WorldOptions, problems: WorldPro
       continue;
     }
     const pod = pods[0]!;
-    callers.set(ip, { ip, pod, workload: workloadKey(pod.workload), scope: selectSidecar(pod, kube.sidecars, opts.rootNamespace) });
+    callers.set(ip, { ip, pod, workload: workloadKey(pod.workload), sidecar: selectSidecar(pod, kube.sidecars, opts.rootNamespace) });
   }
   return callers;
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decide, MODES, REASONS, type DecisionInput, type Mode, type SidecarGate } from '../../src/decision/decide.ts';
+import { decide, MODES, REASONS, type DecisionInput, type Mode, type GateState } from '../../src/decision/decide.ts';
 import type { MeshStatus, MeshTarget } from '../../src/world/world.ts';
 
 const STATUSES: MeshStatus[] = ['meshed', 'not-in-kubernetes', 'no-cluster-ip', 'no-ready-endpoints', 'endpoints-not-meshed', 'mapping-ambiguous', 'port-ambiguous'];
@@ -54,7 +54,7 @@ const inputs = fc.record({
   caller: fc.option(fc.record({ meshed: fc.boolean() }), { nil: null }),
   target: fc.option(fc.constantFrom(...STATUSES).map(target), { nil: null }),
   pinned: fc.boolean(),
-  sidecar: fc.constantFrom<SidecarGate>('off', 'ready', 'pending'),
+  sidecar: fc.constantFrom<GateState>('off', 'ready', 'pending'),
 });
 
 test('decide (property): a ClusterIP only for meshed caller x meshed target, unpinned, Sidecar not pending, hybrid mode', () => {

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { testCore } from '../support/core.ts';
 import { catalog, kube, kubeService, pod, sidecar, slice, standardWorld } from '../support/world-fixtures.ts';
-import { WORLD_SIDECAR_GATE } from '../../src/lookup/sidecar-gate.ts';
 
 const who = { actor: 'test', reason: 'test' };
 
@@ -46,7 +45,7 @@ test('lookups: kill-switch and pins force the Consul answer with a higher index;
   const off = core.lookups.lookup('127.0.0.10', 'reviews', 'http');
   assert.equal(off.decision.reason, 'kill-switch');
   assert.ok(off.index > i0);
-  assert.deepEqual(off.instances, core.world.world.consul.services.get('reviews')!.instances, 'exactly Consul\'s instances');
+  assert.deepEqual(off.instances, core.world.current.consul.services.get('reviews')!.instances, 'exactly Consul\'s instances');
   await core.control.setMode('hybrid', who);
   const back = core.lookups.lookup('127.0.0.10', 'reviews', 'http');
   assert.equal(back.decision.route, 'mesh');
@@ -64,14 +63,13 @@ test('lookups: kill-switch and pins force the Consul answer with a higher index;
   assert.equal(core.lookups.lookup('127.0.0.10', 'reviews', 'http').decision.route, 'mesh', 'a pin for another caller does not apply');
 });
 
-test('lookups: with world Sidecar gating, a ClusterIP only once the caller\'s Sidecar lists the target (invariant 2)', async () => {
+test('lookups: with Sidecar scoping on and a user-owned Sidecar, a ClusterIP only once that Sidecar lists the target (invariant 2)', async () => {
   const base = standardWorld();
   const scoped = { ...base, kube: { ...base.kube, sidecars: [sidecar('bookinfo', 'productpage', ['istio-system/*'])] } };
-  const core = await testCore({ world: scoped });
-  core.setGate(WORLD_SIDECAR_GATE);
+  const core = await testCore({ world: scoped, sidecars: { enabled: true } });
   assert.equal(core.lookups.lookup('127.0.0.10', 'reviews', 'http').decision.reason, 'sidecar-pending');
   const before = core.lookups.index(core.lookups.caller('127.0.0.10'), 'reviews');
-  core.world.update({ kube: { ...scoped.kube, sidecars: [sidecar('bookinfo', 'productpage', ['istio-system/*', 'bookinfo/reviews.bookinfo.svc.cluster.local'])] } });
+  core.setWorld({ kube: { ...scoped.kube, sidecars: [sidecar('bookinfo', 'productpage', ['istio-system/*', 'bookinfo/reviews.bookinfo.svc.cluster.local'])] } });
   const after = core.lookups.lookup('127.0.0.10', 'reviews', 'http');
   assert.equal(after.decision.route, 'mesh');
   assert.ok(after.index > before);
@@ -120,7 +118,7 @@ test('lookups (property): per caller and service the index never decreases, is n
         if (o.kind === 'mode') await core.control.setMode(o.mode, who);
         else if (o.kind === 'pin') await core.control.pin(o.service, undefined, who);
         else if (o.kind === 'unpin') await core.control.unpin(o.service, undefined, who).catch(() => undefined);
-        else if (o.kind === 'world') core.world.update(variantWorld(o.variant));
+        else if (o.kind === 'world') core.setWorld(variantWorld(o.variant));
         const next = snap();
         next.forEach((n, i) => {
           const p = prev[i]!;
@@ -142,10 +140,10 @@ test('lookups: answers are counted by front end, route and reason (folded in at 
   core.lookups.lookup('127.0.0.20', 'reviews', 'dns');
   await core.control.setMode('shadow', who);
   core.lookups.lookup('127.0.0.10', 'reviews', 'dns');
-  const text = await core.metrics.registry.metrics();
+  const text = await core.registry.metrics();
   assert.match(text, /discovery_answers_total\{via="http",route="mesh",reason="mesh"\} 2/);
   assert.match(text, /discovery_answers_total\{via="dns",route="consul",reason="caller-not-meshed"\} 1/);
   assert.match(text, /discovery_shadow_mesh_answers_total\{via="dns",reason="mesh"\} 1/);
   core.lookups.evaluate('127.0.0.10', 'reviews');
-  assert.match(await core.metrics.registry.metrics(), /discovery_answers_total\{via="http",route="mesh",reason="mesh"\} 2/, 'explain does not count');
+  assert.match(await core.registry.metrics(), /discovery_answers_total\{via="http",route="mesh",reason="mesh"\} 2/, 'explain does not count');
 });

@@ -85,7 +85,7 @@ test('world: Istio Sidecar selection: selecting (oldest) > namespace-wide > root
   const older = sidecar('ns', 'old', ['a/*'], { selector: { app: 'web' }, created: '2020-01-01T00:00:00Z' });
   const newer = sidecar('ns', 'new', ['b/*'], { selector: { app: 'web' }, created: '2024-01-01T00:00:00Z' });
   assert.equal(selectSidecar(p, [root], 'istio-system').kind, 'user');
-  const pick = (s: ReturnType<typeof selectSidecar>) => (s.kind === 'none' ? null : s.sidecar.name);
+  const pick = (s: ReturnType<typeof selectSidecar>) => (s.kind === 'none' ? null : s.info.name);
   assert.equal(pick(selectSidecar(p, [root, nsWide], 'istio-system')), 'default');
   assert.equal(pick(selectSidecar(p, [root, nsWide, newer, older], 'istio-system')), 'old');
   assert.equal(selectSidecar(p, [], 'istio-system').kind, 'none');
@@ -127,7 +127,7 @@ test('store: a caller becoming meshed stamps that caller', () => {
   const pods = k.pods.map((p) => (p.ips[0] === '127.0.0.20' ? { ...p, meshed: true } : p));
   store.update({ kube: { ...k, pods } });
   assert.ok(store.caller('127.0.0.20') > before);
-  assert.equal(store.world.callers.get('127.0.0.20')!.pod.meshed, true);
+  assert.equal(store.current.callers.get('127.0.0.20')!.pod.meshed, true);
 });
 
 test('index clock: strictly increasing even if the wall clock stalls or steps back', () => {

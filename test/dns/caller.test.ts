@@ -80,11 +80,11 @@ describe('DNS per-caller answers', () => {
       pods: [...w.kube.pods, pod('bookinfo', 'ratings-v1-abc', '10.244.0.7', { meshed: true, workload: 'ratings-v1' })],
     });
     assert.deepEqual(ips(await ask(s.port, 'ratings.service.consul', { from: MESHED })), ['10.1.1.1']);
-    s.core.world.update({ kube: k });
+    s.core.setWorld({ kube: k });
     assert.deepEqual(ips(await ask(s.port, 'ratings.service.consul', { from: MESHED })), ['10.96.0.12']);
     assert.deepEqual(ips(await ask(s.port, 'ratings.service.consul', { from: UNMESHED })), ['10.1.1.1']);
     // A Consul change (an instance goes critical) is seen at once too.
-    s.core.world.update({ kube: w.kube });
+    s.core.setWorld({ kube: w.kube });
     assert.deepEqual(ips(await ask(s.port, 'ratings.service.consul', { from: MESHED })), ['10.1.1.1']);
   });
 

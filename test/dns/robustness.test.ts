@@ -61,7 +61,7 @@ describe('DNS robustness', () => {
 
   it('fast-check: random and mutated packets never crash or change state', async () => {
     const before = s.core.observations.length;
-    const cacheBefore = s.core.world.world;
+    const cacheBefore = s.core.world.current;
     const seeds = [queryBytes('web.service.consul'), queryBytes('reviews.service.consul', { type: 'SRV', edns: 1232, ecs: { ip: '10.0.0.1', prefix: 24 } }), queryBytes('example.org', { edns: 4096 })];
     await fc.assert(
       fc.asyncProperty(
@@ -81,7 +81,7 @@ describe('DNS robustness', () => {
       { numRuns: 150 },
     );
     assert.equal(s.core.observations.length, before, 'garbage records no observation (caller 127.0.0.30 is unknown)');
-    assert.equal(s.core.world.world, cacheBefore);
+    assert.equal(s.core.world.current, cacheBefore);
     await stillAnswers();
   });
 

@@ -59,7 +59,15 @@ export async function startDns(opts: { dns?: Partial<DnsConfig>; config?: Partia
     opts.core ??
     (await testCore({ world: dnsWorld(), config: { ...opts.config, dns: { ...DEFAULT_CONFIG.dns, ...opts.dns } } }));
   const front = await startDnsServer(core, opts.addr ?? '127.0.0.1:0');
-  return { core, front, port: front.udpPort, close: () => front.close() };
+  return {
+    core,
+    front,
+    port: front.udpPort,
+    close: async () => {
+      await front.close();
+      await core.test.stop();
+    },
+  };
 }
 
 export interface Ask {

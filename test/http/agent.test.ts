@@ -1,25 +1,19 @@
 // Agent write endpoints self-registering clients need (Spring Cloud Consul, go-micro), their
-// persistence in the state dir, and their way into the catalog (the wiring app.ts does).
+// persistence in the state dir, and their way into the catalog through the world feed.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AgentStore, mergeAgentInstances } from '../../src/frontends/http/agent-store.ts';
-import { standardWorld } from '../support/world-fixtures.ts';
+import { systemClock } from '../../src/platform/clock.ts';
+import { AgentRegistrations } from '../../src/sources/agent/registrations.ts';
 import { call, json, startServer, type Server } from './support.ts';
 
 let s: Server;
 let changes = 0;
 before(async () => {
   s = await startServer();
-  const node = { name: s.core.config.nodeName, address: '127.0.0.1', datacenter: s.core.config.datacenter };
-  const base = standardWorld();
-  // What the lead wires in app.ts: agent registrations merged into the source catalog.
-  s.front.agent.onChange(() => {
-    changes++;
-    s.core.world.update({ consul: mergeAgentInstances(base.consul, s.front.agent.instances(node)) });
-  });
+  s.core.test.app.agent.onChange(() => changes++);
 });
 after(() => s.close());
 
@@ -70,7 +64,7 @@ test('register (Spring-style body with a TTL check), then it shows in agent and 
 test('registrations are persisted in the state dir and survive a reopen', async () => {
   const file = JSON.parse(await readFile(join(s.core.stateDir, 'agent-services.json'), 'utf8')) as { services: Array<{ ID: string }> };
   assert.deepEqual(file.services.map((x) => x.ID), ['orders-1']);
-  const reopened = await AgentStore.open(s.core.stateDir, { nextIndex: () => s.core.clock.next() });
+  const reopened = await AgentRegistrations.open({ dir: s.core.stateDir, indexClock: s.core.indexClock, clock: systemClock });
   assert.deepEqual(reopened.services().map((x) => x.ID), ['orders-1']);
   assert.equal(reopened.checks()[0]!.Status, 'passing');
   reopened.close();

@@ -15,7 +15,7 @@ before(async () => {
 after(() => s.close());
 
 async function waiterGauge(): Promise<number> {
-  const m = await s.core.metrics.registry.getSingleMetric('discovery_http_blocking_waiters')!.get();
+  const m = await s.core.registry.getSingleMetric('discovery_http_blocking_waiters')!.get();
   return m.values[0]?.value ?? 0;
 }
 
@@ -80,7 +80,7 @@ test('a change to another service does not answer; a change to this one does', a
     return r;
   });
   await eventually(() => assert.equal(s.front.waiting(), 1), 'parked');
-  s.core.world.update(withRatings(9999)); // ratings changed, reviews did not
+  s.core.setWorld(withRatings(9999)); // ratings changed, reviews did not
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(done, false, 'unrelated change must not answer');
   assert.equal(s.front.waiting(), 1);
@@ -91,18 +91,18 @@ test('a change to another service does not answer; a change to this one does', a
   // The unmeshed caller's body did not change: a spurious wake-up with a higher index, as Consul allows.
   assert.equal(r.body, first.body);
   await s.core.control.setMode('hybrid', { actor: 't', reason: 't' });
-  s.core.world.update(standardWorld());
+  s.core.setWorld(standardWorld());
 });
 
 test('catalog/services blocks until Consul data changes', async () => {
   const first = await call(s.port, '/v1/catalog/services');
   const pending = call(s.port, `/v1/catalog/services?index=${indexOf(first)}&wait=30s`);
   await eventually(() => assert.equal(s.front.waiting(), 1), 'parked');
-  s.core.world.update(withRatings(9081));
+  s.core.setWorld(withRatings(9081));
   const r = await pending;
   assert.ok(indexOf(r) > indexOf(first));
   assert.deepEqual(Object.keys(json(r)), ['details', 'ratings', 'reviews']);
-  s.core.world.update(standardWorld());
+  s.core.setWorld(standardWorld());
 });
 
 test('an index above the current one blocks until the timeout and returns the lower current index', async () => {

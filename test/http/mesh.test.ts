@@ -133,7 +133,7 @@ test('consul npm client: watch wakes when the world changes', async () => {
       watch.on('change', (data: Entry[]) => {
         seen.push(data.length);
         // Change the world once the watch's next request is parked, so the change is what wakes it.
-        if (seen.length === 1) oneQueryParked().then(() => s.core.world.update(reviewsGrown()), reject);
+        if (seen.length === 1) oneQueryParked().then(() => s.core.setWorld(reviewsGrown()), reject);
         else resolve();
       });
     });
@@ -142,7 +142,7 @@ test('consul npm client: watch wakes when the world changes', async () => {
   } finally {
     watch.end();
     agent.destroy();
-    s.core.world.update(standardWorld());
+    s.core.setWorld(standardWorld());
   }
 });
 
@@ -155,9 +155,9 @@ test('X-Consul-Index never 0, never backwards, and rises whenever the answer cha
   await fc.assert(
     fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 8 }), fc.constantFrom(MESHED, UNMESHED), async (ops, from) => {
       for (const o of ops) {
-        if (o === 'world:standard') s.core.world.update(standardWorld());
-        else if (o === 'world:grown') s.core.world.update(reviewsGrown());
-        else if (o === 'world:unmigrated') s.core.world.update(reviewsUnmigrated());
+        if (o === 'world:standard') s.core.setWorld(standardWorld());
+        else if (o === 'world:grown') s.core.setWorld(reviewsGrown());
+        else if (o === 'world:unmigrated') s.core.setWorld(reviewsUnmigrated());
         else if (o.startsWith('mode:')) await s.core.control.setMode(o.slice(5) as 'hybrid', who);
         else if (o === 'pin') await s.core.control.pin('reviews', undefined, who);
         else if (o === 'pin:caller') await s.core.control.pin('reviews', 'bookinfo/productpage', who);
@@ -176,5 +176,5 @@ test('X-Consul-Index never 0, never backwards, and rises whenever the answer cha
   // Leave the shared server as the other tests expect it.
   await s.core.control.setMode('hybrid', who);
   for (const p of s.core.control.state.pins) await s.core.control.unpin(p.service, p.caller, who);
-  s.core.world.update(standardWorld());
+  s.core.setWorld(standardWorld());
 });

@@ -4,7 +4,7 @@
 import { request, Agent } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { testCore, type TestCore } from '../support/core.ts';
-import { buildHttpServer, type HttpFrontEnd, type HttpServerOptions } from '../../src/frontends/http/server.ts';
+import type { HttpFrontEnd } from '../../src/frontends/http/server.ts';
 
 export const MESHED = '127.0.0.10';
 export const UNMESHED = '127.0.0.20';
@@ -17,11 +17,12 @@ export interface Server {
   close(): Promise<void>;
 }
 
-export async function startServer(opts: { core?: TestCore; http?: HttpServerOptions } = {}): Promise<Server> {
+/** The test app's own HTTP front end, listening on a free port (the other listeners stay closed). */
+export async function startServer(opts: { core?: TestCore } = {}): Promise<Server> {
   const core = opts.core ?? (await testCore());
-  const front = await buildHttpServer(core, opts.http);
+  const front = core.test.app.http;
   const { port } = await front.listen('127.0.0.1:0');
-  return { core, front, port, close: () => front.close() };
+  return { core, front, port, close: () => core.test.stop() };
 }
 
 export interface Res {

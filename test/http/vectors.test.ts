@@ -24,7 +24,7 @@ const nodesOf = (body: Entry[]) => body.map((e) => e.Node.Node).sort();
 
 let s: Server;
 before(async () => {
-  s = await startServer({ core: await testCore({ world: webWorld('critical') }), http: { random: () => 0 } });
+  s = await startServer({ core: await testCore({ world: webWorld('critical'), http: { random: () => 0 } }) });
 });
 after(() => s.close());
 
@@ -36,10 +36,10 @@ test('1: ?passing drops an instance with a critical check; index present and >= 
 });
 
 test('2: a warning check is dropped by ?passing too; without it both come back', async () => {
-  s.core.world.update(webWorld('warning'));
+  s.core.setWorld(webWorld('warning'));
   assert.deepEqual(nodesOf(json(await call(s.port, '/v1/health/service/web?passing=1'))), ['node-a']);
   assert.deepEqual(nodesOf(json(await call(s.port, '/v1/health/service/web'))), ['node-a', 'node-b']);
-  s.core.world.update(webWorld('critical'));
+  s.core.setWorld(webWorld('critical'));
 });
 
 test('3: ?passing=false does not filter; ?passing=abc is a 400', async () => {
@@ -81,11 +81,11 @@ test('7: blocking wakes on a new instance with a higher index and the instance',
   const first = await call(s.port, '/v1/health/service/web');
   const pending = call(s.port, `/v1/health/service/web?index=${indexOf(first)}&wait=60s`);
   await eventually(() => assert.equal(s.front.waiting(), 1), 'the query to park');
-  s.core.world.update(webWorld('critical', true));
+  s.core.setWorld(webWorld('critical', true));
   const r = await pending;
   assert.ok(indexOf(r) > indexOf(first));
   assert.deepEqual(nodesOf(json(r)), ['node-a', 'node-b', 'node-c']);
-  s.core.world.update(webWorld('critical'));
+  s.core.setWorld(webWorld('critical'));
 });
 
 test('8: index=0 never blocks', async () => {
@@ -160,13 +160,13 @@ test('15: catalog/services is an object of arrays, tags deduplicated, [] when un
   const body = json<Record<string, string[]>>(await call(s.port, '/v1/catalog/services'));
   assert.deepEqual(Object.keys(body), ['reviews', 'web']);
   assert.deepEqual(body['web']!.sort(), ['primary', 'v1', 'x']);
-  s.core.world.update(webWorld('critical', true));
+  s.core.setWorld(webWorld('critical', true));
   const again = json<Record<string, string[]>>(await call(s.port, '/v1/catalog/services'));
   assert.deepEqual(again['web']!.sort(), ['primary', 'v1', 'x']);
-  s.core.world.update(standardWorld());
+  s.core.setWorld(standardWorld());
   const std = json<Record<string, string[]>>(await call(s.port, '/v1/catalog/services'));
   assert.deepEqual(std['ratings'], []);
-  s.core.world.update(webWorld('critical'));
+  s.core.setWorld(webWorld('critical'));
 });
 
 test('16: JSON replies are application/json (no charset); errors are text/plain', async () => {

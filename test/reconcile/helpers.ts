@@ -1,10 +1,10 @@
-// A small meshed world and a scoping instance over it, driven by a ManualClock.
+// A small meshed world and the app built over it with Sidecar scoping on, driven by a ManualClock.
 
 import type { DiscoveryConfig, SidecarConfig } from '../../src/config/config.ts';
 import { DEFAULT_CONFIG } from '../../src/config/defaults.ts';
-import { Lookups } from '../../src/lookup/lookup.ts';
+import type { Lookups } from '../../src/lookup/lookup.ts';
 import type { SidecarSink } from '../../src/sinks/sidecar-sink.ts';
-import { createSidecarScoping, type SidecarScoping } from '../../src/reconcile/scoping.ts';
+import type { SidecarScoping } from '../../src/reconcile/scoping.ts';
 import type { KubeSnapshot, PodInfo, SidecarInfo } from '../../src/world/kube-types.ts';
 import type { ConsulCatalog } from '../../src/world/consul-types.ts';
 import { testCore, type TestCore } from '../support/core.ts';
@@ -44,12 +44,12 @@ export function meshWorld(extra: { sidecars?: SidecarInfo[]; pods?: PodInfo[]; t
 
 export interface Harness {
   core: TestCore;
-  /** The core with Lookups wired to this scoping (what the lead's app.ts does when sidecars.enabled). */
-  ctx: TestCore;
   scoping: SidecarScoping;
   clock: ManualClock;
   lookups: Lookups;
   lookup(ip: string, service: string): ReturnType<Lookups['lookup']>;
+  /** Stop the whole app (pending Sidecar writes are flushed first), as a process exit would. */
+  stop(): Promise<void>;
 }
 
 export const TEST_SIDECARS: SidecarConfig = {
@@ -63,25 +63,19 @@ export const TEST_SIDECARS: SidecarConfig = {
 
 export async function harness(
   sink: SidecarSink,
-  opts: { sidecars?: Partial<SidecarConfig>; world?: ReturnType<typeof meshWorld>; stateDir?: string; clock?: ManualClock; config?: Partial<DiscoveryConfig>; start?: boolean } = {},
+  opts: { sidecars?: Partial<SidecarConfig>; world?: ReturnType<typeof meshWorld>; stateDir?: string; clock?: ManualClock; config?: Partial<DiscoveryConfig> } = {},
 ): Promise<Harness> {
   const clock = opts.clock ?? new ManualClock(T0);
   const core = await testCore({
     world: opts.world ?? meshWorld(),
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
-    config: { ...opts.config, sidecars: { ...TEST_SIDECARS, ...opts.sidecars } },
+    config: opts.config ?? {},
+    sidecars: { ...TEST_SIDECARS, ...opts.sidecars },
+    sink,
+    clock,
   });
-  let scoping: SidecarScoping | null = null;
-  const lookups = new Lookups({
-    world: core.world,
-    control: core.control,
-    gate: () => scoping!.gate,
-    observer: { observe: (o) => scoping!.observer.observe(o) },
-    counters: core.metrics,
-    datacenter: core.config.datacenter,
-  });
-  const ctx = { ...core, lookups };
-  scoping = await createSidecarScoping(ctx, sink, { clock });
-  if (opts.start !== false) await scoping.start();
-  return { core, ctx, scoping, clock, lookups, lookup: (ip, service) => lookups.lookup(ip, service, 'http') };
+  const scoping = core.test.app.scoping;
+  if (!scoping) throw new Error('Sidecar scoping is off in this harness');
+  const lookups = core.lookups;
+  return { core, scoping, clock, lookups, lookup: (ip, service) => lookups.lookup(ip, service, 'http'), stop: () => core.test.stop() };
 }

@@ -87,7 +87,7 @@ test('model: never an unmanaged write, never a lost host, never an early Cluster
             break;
           case 'restart': {
             const mode = h.core.control.mode;
-            await h.scoping.stop();
+            await h.stop();
             // Known limit: observations only in memory (dry-run mode, or writes failing at stop) do not survive a restart.
             for (const pair of [...observed]) {
               const [workload, hst] = pair.split('|') as [string, string];
@@ -105,7 +105,7 @@ test('model: never an unmanaged write, never a lost host, never an early Cluster
             break;
           case 'userSidecar':
             userOn = step.on;
-            h.core.world.update({ kube: world().kube });
+            h.core.setWorld({ kube: world().kube });
             break;
           case 'mode':
             await h.core.control.setMode(step.mode, { actor: 'model', reason: 'model' });
@@ -120,7 +120,7 @@ test('model: never an unmanaged write, never a lost host, never an early Cluster
       if (h.core.control.mode !== 'hybrid') await h.core.control.setMode('hybrid', { actor: 'model', reason: 'end' });
       if (userOn) {
         userOn = false;
-        h.core.world.update({ kube: world().kube });
+        h.core.setWorld({ kube: world().kube });
       }
       await h.clock.advance(20_000);
       check();
@@ -128,7 +128,7 @@ test('model: never an unmanaged write, never a lost host, never an early Cluster
         const [workload, hst] = pair.split('|') as [string, string];
         assert.ok(sink.objects.get(workload)?.spec.egress[0]!.hosts.includes(hst), `observed ${pair} never written`);
       }
-      await h.scoping.stop();
+      await h.stop();
     }),
     { numRuns: Number(process.env['MODEL_RUNS'] ?? 60) },
   );

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { buildHttpServer } from '../../src/frontends/http/server.ts';
 import { FileSidecarSink } from '../../src/sinks/file-sidecar-sink.ts';
 import { sidecar } from '../support/world-fixtures.ts';
 import { harness } from './helpers.ts';
@@ -20,7 +19,7 @@ test('restart with the same state dir keeps every Sidecar and every ready pair (
   await a.clock.advance(3000);
   a.lookup(PP, 'ratings'); // observed, written at stop(), not yet propagated
   assert.equal(a.lookup(PP, 'reviews').decision.route, 'mesh');
-  await a.scoping.stop();
+  await a.stop();
   const before = a.scoping.managedSidecars();
 
   const text = await readFile(sink1.path, 'utf8');
@@ -34,7 +33,7 @@ test('restart with the same state dir keeps every Sidecar and every ready pair (
   assert.equal(b.lookup(PP, 'ratings').decision.reason, 'sidecar-pending', 'written just before the restart: still propagating');
   await b.clock.advance(3000);
   assert.equal(b.lookup(PP, 'ratings').decision.route, 'mesh');
-  await b.scoping.stop();
+  await b.stop();
 });
 
 test('a state file that cannot be parsed is never overwritten', async () => {
@@ -47,12 +46,12 @@ test('a state file that cannot be parsed is never overwritten', async () => {
   await h.scoping.settled();
   assert.equal(await readFile(`${dir}/sidecars.yaml`, 'utf8'), 'apiVersion: [unclosed\n');
   assert.equal(h.scoping.status()['readBack'], 'failed');
-  await h.scoping.stop();
+  await h.stop();
 });
 
 test('end to end over HTTP: HAProxy first, a blocking query wakes when the pair is ready and gets the ClusterIP', async () => {
   const h = await harness(new FileSidecarSink(await tmp()));
-  const http = await buildHttpServer(h.ctx);
+  const http = h.core.test.app.http;
   try {
     const get = (url: string) => http.fastify.inject({ method: 'GET', url, remoteAddress: PP });
     const first = await get('/v1/health/service/reviews');
@@ -73,14 +72,13 @@ test('end to end over HTTP: HAProxy first, a blocking query wakes when the pair 
     assert.deepEqual(addrs(woke), ['10.96.0.10']);
 
     // A user-owned Sidecar for another workload is left untouched (nothing written for it).
-    h.core.world.update({ kube: { ...h.core.world.world.kube, sidecars: [sidecar('web', 'by-hand', ['./*'], { selector: { app: 'frontend' } })] } });
+    h.core.setWorld({ kube: { ...h.core.world.current.kube, sidecars: [sidecar('web', 'by-hand', ['./*'], { selector: { app: 'frontend' } })] } });
     await http.fastify.inject({ method: 'GET', url: '/v1/health/service/reviews', remoteAddress: '127.0.0.12' });
     await h.clock.advance(6000);
     await h.scoping.settled();
     assert.deepEqual(h.scoping.managedSidecars().map((s) => (s as { metadata: { name: string } }).metadata.name), ['productpage']);
   } finally {
-    await http.close();
-    await h.scoping.stop();
+    await h.stop();
   }
 });
 

@@ -39,7 +39,7 @@ test('first lookup gets HAProxy (sidecar-pending); after write + propagation del
   const explain = h.scoping.explainPair(h.lookups.caller(PP)!, 'reviews');
   assert.equal(explain['gate'], 'ready');
   assert.equal(explain['readyAt'], '2026-03-01T00:00:04.000Z');
-  await h.scoping.stop();
+  await h.stop();
 });
 
 test('debounce: a burst of lookups becomes one write per workload per window', async () => {
@@ -61,7 +61,7 @@ test('debounce: a burst of lookups becomes one write per workload per window', a
   for (let i = 0; i < 30; i++) h.lookup(PP, `svc${i}`);
   await h.clock.advance(6000);
   assert.equal(sink.writes.length, 2);
-  await h.scoping.stop();
+  await h.stop();
 });
 
 test('max delay: a steady trickle cannot postpone the write forever', async () => {
@@ -72,7 +72,7 @@ test('max delay: a steady trickle cannot postpone the write forever', async () =
     await h.clock.advance(500);
     if (i === 9) assert.equal(sink.writes.length, 1, 'written at the 5 s max delay');
   }
-  await h.scoping.stop();
+  await h.stop();
 });
 
 test('rate limit: writes beyond maxWritesPerSecond wait for the next second', async () => {
@@ -89,7 +89,7 @@ test('rate limit: writes beyond maxWritesPerSecond wait for the next second', as
   assert.equal(sink.writes.length, 5);
   await h.clock.advance(2000);
   assert.equal(sink.writes.length, 10);
-  await h.scoping.stop();
+  await h.stop();
 });
 
 test('host cap: hosts over maxHosts are reported, never silently truncated, and stay on HAProxy', async () => {
@@ -105,9 +105,9 @@ test('host cap: hosts over maxHosts are reported, never silently truncated, and 
   assert.deepEqual(over.hosts, ['bookinfo/svc3.bookinfo.svc.cluster.local', 'bookinfo/svc4.bookinfo.svc.cluster.local']);
   assert.equal(h.lookup(PP, 'svc4').decision.reason, 'sidecar-pending');
   assert.equal(h.lookup(PP, 'svc0').decision.route, 'mesh');
-  const metrics = await h.core.metrics.registry.getSingleMetricAsString('discovery_sidecar_over_cap');
+  const metrics = await h.core.registry.getSingleMetricAsString('discovery_sidecar_over_cap');
   assert.match(metrics, /discovery_sidecar_over_cap 1/);
-  await h.scoping.stop();
+  await h.stop();
 });
 
 for (const mode of ['consul-only', 'shadow'] as const) {
@@ -120,12 +120,12 @@ for (const mode of ['consul-only', 'shadow'] as const) {
     await h.clock.advance(6000);
     assert.equal(sink.writes.length, 0);
     assert.equal((h.scoping.status()['writes'] as { dryRun: number }).dryRun, 1);
-    assert.match(await h.core.metrics.registry.getSingleMetricAsString('discovery_sidecar_writes_total'), /mode="dry-run"} 1/);
+    assert.match(await h.core.registry.getSingleMetricAsString('discovery_sidecar_writes_total'), /mode="dry-run"} 1/);
     await h.core.control.setMode('hybrid', { actor: 'test', reason: 'back' });
     await h.clock.advance(1000);
     assert.equal(sink.writes.length, 1);
     assert.deepEqual(sink.writes[0]!.spec.egress[0]!.hosts, [RATINGS, REVIEWS, 'istio-system/*'].sort());
-    await h.scoping.stop();
+    await h.stop();
   });
 }
 
@@ -139,13 +139,13 @@ test('user-owned Sidecar selecting the workload: nothing written, gate uses its 
   assert.equal(sink.writes.length, 0);
   const explain = h.scoping.explainPair(h.lookups.caller('127.0.0.13')!, 'ratings');
   assert.deepEqual(explain['conflict'], ['web/legacy-ui-scope']);
-  assert.match(await h.core.metrics.registry.getSingleMetricAsString('discovery_sidecar_conflicts'), /discovery_sidecar_conflicts 1/);
+  assert.match(await h.core.registry.getSingleMetricAsString('discovery_sidecar_conflicts'), /discovery_sidecar_conflicts 1/);
   // A namespace-wide user Sidecar also wins for every workload in its namespace.
-  h.core.world.update({ kube: { ...h.core.world.world.kube, sidecars: [user, sidecar('web', 'default', ['./*'], { selector: null })] } });
+  h.core.setWorld({ kube: { ...h.core.world.current.kube, sidecars: [user, sidecar('web', 'default', ['./*'], { selector: null })] } });
   h.lookup('127.0.0.12', 'reviews');
   await h.clock.advance(6000);
   assert.equal(sink.writes.length, 0);
-  await h.scoping.stop();
+  await h.stop();
 });
 
 test('a conflict that appears later freezes our Sidecar (never deleted) and the pair needs both Sidecars', async () => {
@@ -155,14 +155,14 @@ test('a conflict that appears later freezes our Sidecar (never deleted) and the 
   await h.clock.advance(4000);
   assert.equal(h.lookup('127.0.0.12', 'reviews').decision.route, 'mesh');
   const user = sidecar('web', 'frontend-by-hand', [RATINGS], { selector: { app: 'frontend' } });
-  h.core.world.update({ kube: { ...h.core.world.world.kube, sidecars: [user] } });
+  h.core.setWorld({ kube: { ...h.core.world.current.kube, sidecars: [user] } });
   assert.equal(h.lookup('127.0.0.12', 'reviews').decision.reason, 'sidecar-pending', 'the user Sidecar does not list reviews');
   assert.equal(h.lookup('127.0.0.12', 'ratings').decision.reason, 'sidecar-pending', 'ours does not list ratings');
   await h.clock.advance(6000);
   assert.equal(sink.writes.length, 1);
   assert.equal(sink.deletes.length, 0);
   assert.equal(h.scoping.managedSidecars().length, 1);
-  await h.scoping.stop();
+  await h.stop();
 });
 
 test('a failed read-back pauses writes (nothing shrinks), retries, then merges', async () => {
@@ -170,7 +170,7 @@ test('a failed read-back pauses writes (nothing shrinks), retries, then merges',
   const first = await harness(sink);
   first.lookup(PP, 'reviews');
   await first.clock.advance(4000);
-  await first.scoping.stop();
+  await first.stop();
   assert.equal(sink.objects.size, 1);
 
   sink.faults.failReads = 1;
@@ -185,7 +185,7 @@ test('a failed read-back pauses writes (nothing shrinks), retries, then merges',
   await h.clock.advance(1000);
   assert.deepEqual([...sink.objects.values()][0]!.spec.egress[0]!.hosts, [RATINGS, REVIEWS, 'istio-system/*'].sort());
   assert.equal(h.lookup(PP, 'reviews').decision.route, 'mesh');
-  await h.scoping.stop();
+  await h.stop();
 });
 
 test('failed writes are retried and nothing becomes ready before the write lands', async () => {
@@ -201,8 +201,8 @@ test('failed writes are retried and nothing becomes ready before the write lands
   assert.equal(sink.objects.size, 1);
   await h.clock.advance(3000);
   assert.equal(h.lookup(PP, 'reviews').decision.route, 'mesh');
-  assert.match(await h.core.metrics.registry.getSingleMetricAsString('discovery_sidecar_write_errors_total'), /total 1/);
-  await h.scoping.stop();
+  assert.match(await h.core.registry.getSingleMetricAsString('discovery_sidecar_write_errors_total'), /total 1/);
+  await h.stop();
 });
 
 test('a new Pod the selector does not match stays on HAProxy until the widened selector propagates', async () => {
@@ -213,7 +213,7 @@ test('a new Pod the selector does not match stays on HAProxy until the widened s
   const selector = sink.writes[0]!.spec.workloadSelector!.labels;
   assert.deepEqual(selector, { app: 'productpage', version: 'v1' }, 'pod-template-hash and Istio labels left out');
   const v2 = { namespace: 'bookinfo', name: 'productpage-v2-c', ips: ['127.0.0.14'], labels: { app: 'productpage', version: 'v2', 'pod-template-hash': '99' }, meshed: true, ready: true, workload: { namespace: 'bookinfo', kind: 'Deployment', name: 'productpage' } };
-  h.core.world.update({ kube: { ...h.core.world.world.kube, pods: [...h.core.world.world.kube.pods, v2] } });
+  h.core.setWorld({ kube: { ...h.core.world.current.kube, pods: [...h.core.world.current.kube.pods, v2] } });
   assert.equal(h.lookup('127.0.0.14', 'reviews').decision.reason, 'sidecar-pending');
   assert.equal(h.lookup(PP, 'reviews').decision.route, 'mesh', 'old Pods keep their answer');
   await h.clock.advance(1000);
@@ -221,7 +221,7 @@ test('a new Pod the selector does not match stays on HAProxy until the widened s
   assert.equal(h.lookup(PP, 'reviews').decision.route, 'mesh', 'still served while the wider selector propagates');
   await h.clock.advance(3000);
   assert.equal(h.lookup('127.0.0.14', 'reviews').decision.route, 'mesh');
-  await h.scoping.stop();
+  await h.stop();
 });
 
 test('namespace defaults (opt-in): one selector-less Sidecar per namespace without one, never in the root namespace', async () => {
@@ -232,8 +232,8 @@ test('namespace defaults (opt-in): one selector-less Sidecar per namespace witho
   assert.deepEqual(names, ['bookinfo/discovery-default', 'web/discovery-default']);
   assert.deepEqual(sink.objects.get('web/discovery-default')!.spec, { egress: [{ hosts: ['./*', 'istio-system/*'] }] });
   // A user namespace-wide Sidecar appears: ours yields.
-  h.core.world.update({ kube: { ...h.core.world.world.kube, sidecars: [sidecar('web', 'mine', ['./*'], { selector: null })] } });
+  h.core.setWorld({ kube: { ...h.core.world.current.kube, sidecars: [sidecar('web', 'mine', ['./*'], { selector: null })] } });
   await h.clock.advance(1000);
   assert.deepEqual([...sink.objects.keys()], ['bookinfo/discovery-default']);
-  await h.scoping.stop();
+  await h.stop();
 });

@@ -39,7 +39,7 @@ test('demo callers: meshed productpage 127.0.0.10, meshed frontend 127.0.0.11, u
   assert.equal(productpage.pod.meshed, true);
   assert.equal(productpage.workload, 'bookinfo/productpage');
   assert.equal(productpage.pod.workload.kind, 'Deployment');
-  assert.equal(productpage.scope.kind, 'managed');
+  assert.equal(productpage.sidecar.kind, 'managed');
 
   const frontend = world.callers.get('127.0.0.11');
   assert.ok(frontend);

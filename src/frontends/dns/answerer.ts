@@ -2,7 +2,7 @@
 // asks Lookups for the caller's decision on service names (which also records the observation),
 // and assembles the reply. Transport-free, so UDP, TCP and tests share it.
 
-import type { AppContext } from '../../app-context.ts';
+import type { Core } from '../../lookup/core.ts';
 import { AnswerCache, type CacheEntry } from './answer-cache.ts';
 import { assemble, type SizePolicy, type Transport } from './assemble.ts';
 import { TrustedResolvers } from './ecs.ts';
@@ -20,7 +20,7 @@ function normalizeDomain(d: string): string {
 
 export class DnsAnswerer {
   readonly cache: AnswerCache;
-  readonly #ctx: AppContext;
+  readonly #ctx: Core;
   readonly #grammar: NameGrammar;
   readonly #records: RecordContext;
   readonly #policy: SizePolicy;
@@ -29,7 +29,7 @@ export class DnsAnswerer {
   readonly #refused: Prepared = bare(RCODE.REFUSED, false);
   readonly #servfail: Prepared = bare(RCODE.SERVFAIL, false);
 
-  constructor(ctx: AppContext, serverIp: string | null) {
+  constructor(ctx: Core, serverIp: string | null) {
     const dns = ctx.config.dns;
     this.#ctx = ctx;
     const domains = [dns.domain, ...(dns.altDomain ? [dns.altDomain] : [])].map(normalizeDomain);
@@ -69,7 +69,7 @@ export class DnsAnswerer {
       if (!this.#recursors.configured) return assemble(q, this.#refused, transport, this.#policy, 0);
       return this.#recursors.forward(raw, transport).then((reply) => reply ?? assemble(q, this.#servfail, transport, { ...this.#policy, recursionAvailable: true }, 0));
     }
-    const catalog = this.#ctx.world.world.consul;
+    const catalog = this.#ctx.world.current.consul;
     let fixed = entry.fixed;
     if (!fixed || (fixed.catalog !== null && fixed.catalog !== catalog)) {
       fixed = entry.fixed = { catalog: entry.name.kind === 'node' ? catalog : null, prepared: this.#fixed(entry, q) };
@@ -99,7 +99,7 @@ export class DnsAnswerer {
     if (q.qtype === TYPE.NS) return nsAnswer(this.#records, n.domain);
     switch (n.kind) {
       case 'node':
-        return nodeAnswer(this.#records, n.domain, q.qtype, e.qnameLen, this.#ctx.world.world.consul, n.node);
+        return nodeAnswer(this.#records, n.domain, q.qtype, e.qnameLen, this.#ctx.world.current.consul, n.node);
       case 'addr':
         return addrAnswer(this.#records, n.domain, q.qtype, e.qnameLen, n.hex);
       case 'apex':

@@ -11,7 +11,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { parseHostPort, type HostPort } from '../../platform/host-port.ts';
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { AppContext } from '../../app-context.ts';
+import type { Core } from '../../lookup/core.ts';
 import { DiscoveryError, errorMessage } from '../../platform/errors.ts';
 import { DnsAnswerer } from './answerer.ts';
 import { assemble, rejectReply, type Transport } from './assemble.ts';
@@ -41,10 +41,10 @@ function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::';
 }
 
-export async function startDnsServer(ctx: AppContext, addr: string): Promise<DnsFrontEnd> {
+export async function startDnsServer(ctx: Core, addr: string): Promise<DnsFrontEnd> {
   const { host, port } = parseListenAddr(addr);
   const answerer = new DnsAnswerer(ctx, isWildcard(host) ? null : host);
-  const metrics = new DnsMetrics(ctx.metrics.registry, answerer.cache);
+  const metrics = new DnsMetrics(ctx.registry, answerer.cache);
   const log = ctx.log.child({ component: 'dns' });
 
   const failPolicy = { udpAnswerLimit: 3, aRecordLimit: 0, enableTruncate: false, maxUdpSize: 512, recursionAvailable: false };

@@ -1,4 +1,4 @@
-// HTTP front-end metrics, registered into the shared registry (ctx.metrics.registry).
+// HTTP front-end metrics, registered into the shared registry (ctx.registry).
 
 import { Counter, Gauge, type Registry } from 'prom-client';
 

@@ -2,14 +2,14 @@
 // park it if the client's index is current (blocking query), and serve the cached bytes.
 
 import type { ReadReply, ReadRequest } from './exchange.ts';
-import type { AppContext } from '../../app-context.ts';
+import type { Core } from '../../lookup/core.ts';
 import type { AnswerCache } from './answer-cache.ts';
 import { blockingTimeoutMs, type WaiterRegistry, type WakeReason } from './blocking.ts';
 import { parseQueryString, parseReadOptions, type Query, type ReadOptions, HttpError } from './params.ts';
 import { sendFailure, writeAnswer } from './reply.ts';
 
 export interface HttpDeps {
-  readonly ctx: AppContext;
+  readonly ctx: Core;
   readonly cache: AnswerCache;
   readonly waiters: WaiterRegistry;
   readonly random: () => number;

@@ -1,8 +1,9 @@
 // /v1/agent/* (this agent's own registrations, self and members), /v1/status/*, and the KV refusal.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AgentStore } from './agent-store.ts';
-import { toHealthCheck } from './agent-store.ts';
+import { compareStrings } from '../../platform/compare.ts';
+import { AgentRequestError, toHealthCheck, type AgentRegistrations } from '../../sources/agent/registrations.ts';
+import { decodeServiceRegistration } from './agent-requests.ts';
 import { compileFilter } from './filter.ts';
 import { first, parseQueryString, HttpError } from './params.ts';
 import type { HttpDeps } from './read-handler.ts';
@@ -39,7 +40,14 @@ function jsonBody(req: FastifyRequest, optional = false): unknown {
   }
 }
 
-export function registerAgentRoutes(app: FastifyInstance, deps: HttpDeps, agent: AgentStore, id: AgentIdentity): void {
+/** Consul's status codes for what the agent refuses. */
+const AGENT_STATUS: Readonly<Record<AgentRequestError['kind'], number>> = { 'unknown-service': 404, 'unknown-check': 404, 'not-ttl': 500, 'bad-status': 400 };
+
+function agentFailure(err: unknown): unknown {
+  return err instanceof AgentRequestError ? new HttpError(AGENT_STATUS[err.kind], err.message) : err;
+}
+
+export function registerAgentRoutes(app: FastifyInstance, deps: HttpDeps, agent: AgentRegistrations, id: AgentIdentity): void {
   const { config } = deps.ctx;
 
   route(app, 'GET', '/v1/agent/self', (req, reply) => {
@@ -99,7 +107,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: HttpDeps, agent:
 
   route(app, 'GET', '/v1/agent/checks', (req, reply) => {
     const out: Record<string, unknown> = {};
-    for (const c of [...agent.checks()].sort((a, b) => (a.CheckID < b.CheckID ? -1 : 1))) {
+    for (const c of [...agent.checks()].sort((a, b) => compareStrings(a.CheckID, b.CheckID))) {
       out[c.CheckID] = renderCheck(toHealthCheck(c, config.nodeName, agent.service(c.ServiceID)));
     }
     sendJsonText(reply, goJson(out, pretty(req)));
@@ -107,10 +115,10 @@ export function registerAgentRoutes(app: FastifyInstance, deps: HttpDeps, agent:
 
   route(app, 'PUT', '/v1/agent/service/register', async (req, reply) => {
     try {
-      await agent.register(jsonBody(req));
+      await agent.register(decodeServiceRegistration(jsonBody(req)));
       reply.code(200).send();
     } catch (err) {
-      sendFailure(reply, err);
+      sendFailure(reply, agentFailure(err));
     }
   });
 
@@ -119,7 +127,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: HttpDeps, agent:
       await agent.deregister(pathParam(req, 'Missing service ID'));
       reply.code(200).send();
     } catch (err) {
-      sendFailure(reply, err);
+      sendFailure(reply, agentFailure(err));
     }
   });
 
@@ -131,7 +139,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: HttpDeps, agent:
         await agent.updateCheck(checkId, status, first(parseQueryString(req.url), 'note') ?? '');
         reply.code(200).send();
       } catch (err) {
-        sendFailure(reply, err);
+        sendFailure(reply, agentFailure(err));
       }
     });
   }
@@ -145,7 +153,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: HttpDeps, agent:
       await agent.updateCheck(checkId, status, output);
       reply.code(200).send();
     } catch (err) {
-      sendFailure(reply, err);
+      sendFailure(reply, agentFailure(err));
     }
   });
 

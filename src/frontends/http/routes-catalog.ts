@@ -22,7 +22,7 @@ function catalogEndpoint(deps: HttpDeps, slot: string, o: ReadOptions, build: (c
     service: null,
     callerIp: null,
     evaluate: () => {
-      const catalog = world.world.consul;
+      const catalog = world.current.consul;
       return { index: world.catalog, slot: fullSlot, version: catalog, build: () => goJson(build(catalog), o.pretty) };
     },
     index: () => world.catalog,

@@ -24,7 +24,7 @@ function checksEndpoint(deps: HttpDeps, slot: string, o: ReadOptions, pick: (all
     service: null,
     callerIp: null,
     evaluate: () => {
-      const catalog = world.world.consul;
+      const catalog = world.current.consul;
       return {
         index: world.catalog,
         slot: `${slot}\0${shapeKey(o)}`,

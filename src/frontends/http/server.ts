@@ -1,10 +1,10 @@
-// The Consul HTTP API front end (consul-compat §1-§8): a fastify instance with Consul's routes,
+// The Consul HTTP API front end (docs/consul-contract.md): a fastify instance with Consul's routes,
 // errors and headers, an answer cache, and the blocking-query waiters. The caller is the socket's
 // peer address (trustProxy off: a forwarded-for header must not choose the answer).
 
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { AppContext } from '../../app-context.ts';
-import { AgentStore } from './agent-store.ts';
+import type { Core } from '../../lookup/core.ts';
+import type { AgentRegistrations } from '../../sources/agent/registrations.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { WaiterRegistry, type WakeReason } from './blocking.ts';
 import { createHttpMetrics } from './metrics.ts';
@@ -18,8 +18,6 @@ import { catalogServiceHandler, registerCatalogRoutes } from './routes-catalog.t
 import { healthServiceHandler, registerHealthRoutes } from './routes-health.ts';
 
 export interface HttpServerOptions {
-  /** Registrations store; by default opened in `config.stateDir` (exposed as `HttpFrontEnd.agent`). */
-  readonly agent?: AgentStore;
   /** `ip:port` reported by /v1/status/leader and peers; default: the httpAddr host with port 8300. */
   readonly serverAddress?: string;
   /** Largest accepted PUT body (bytes). Consul registrations are a few KB. */
@@ -33,8 +31,6 @@ export interface HttpServerOptions {
 export interface HttpFrontEnd {
   /** Not listening until `listen`; `inject` works at once. */
   readonly fastify: FastifyInstance;
-  /** Agent registrations; wire `agent.onChange` + `agent.instances(node)` into the world's catalog. */
-  readonly agent: AgentStore;
   /** Number of parked blocking queries. */
   readonly waiting: () => number;
   /** `host:port` (IPv6 as `[::1]:8500`); resolves to the bound address (port 0 picks one). */
@@ -56,9 +52,8 @@ const UNKNOWN_PATH = 'Invalid URL path: not a recognized HTTP API endpoint\n';
 const NOT_V1 = "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n";
 const UI_DISABLED = 'Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart.';
 
-export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions = {}): Promise<HttpFrontEnd> {
-  const ownsAgent = opts.agent === undefined;
-  const agent = opts.agent ?? (await AgentStore.open(ctx.config.stateDir, { nextIndex: () => ctx.clock.next() }));
+/** `agent`: this agent's own registrations, written through the agent endpoints. */
+export async function buildHttpServer(ctx: Core, agent: AgentRegistrations, opts: HttpServerOptions = {}): Promise<HttpFrontEnd> {
   const waiters = new WaiterRegistry();
   const deps: HttpDeps = {
     ctx,
@@ -67,7 +62,7 @@ export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions =
     random: opts.random ?? Math.random,
     onBlockingAnswer: opts.onBlockingAnswer,
   };
-  const metrics = createHttpMetrics(ctx.metrics.registry, () => waiters.size);
+  const metrics = createHttpMetrics(ctx.registry, () => waiters.size);
   const unsubscribe = ctx.bus.subscribe(waiters.onChange);
 
   // Typed as fastify's logger interface so the instance type stays the default FastifyInstance.
@@ -109,7 +104,7 @@ export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions =
     // Consul registers GET only: HEAD is a 405 there.
     exposeHeadRoutes: false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
-    // Long polls run up to 10m + jitter; never cut them (ecosystem §2.4).
+    // Long polls run up to 10 min + jitter; never cut them (docs/consul-contract.md#blocking-queries).
     requestTimeout: 0,
     connectionTimeout: 0,
     return503OnClosing: true,
@@ -157,7 +152,6 @@ export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions =
 
   return {
     fastify: app,
-    agent,
     waiting: () => waiters.size,
     async listen(addr) {
       const { host, port } = listenAddress(addr);
@@ -170,7 +164,6 @@ export async function buildHttpServer(ctx: AppContext, opts: HttpServerOptions =
       unsubscribe();
       waiters.drain();
       await app.close();
-      if (ownsAgent) agent.close();
     },
   };
 }

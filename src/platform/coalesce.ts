@@ -2,7 +2,7 @@
 // becomes one flush, fired once triggers stop for `quietMs`, or at the latest `maxMs` after the
 // first trigger of the burst, so a steady trickle cannot postpone writes forever.
 
-import type { Clock, Timer } from '../platform/clock.ts';
+import type { Clock, Timer } from './clock.ts';
 
 export class Coalescer {
   readonly #clock: Clock;

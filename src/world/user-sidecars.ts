@@ -2,9 +2,9 @@
 // apply to: one selecting any of the workload's Pods, or a namespace-wide one in its namespace.
 // (A root-namespace default is the mesh-wide fallback and is meant to be overridden, so it is not a conflict.)
 
-import type { SidecarInfo } from '../world/kube-types.ts';
-import type { World } from '../world/world.ts';
-import { selects } from './workload-labels.ts';
+import type { SidecarInfo } from './kube-types.ts';
+import { selects } from './labels.ts';
+import type { World } from './world.ts';
 
 export function userSidecarsFor(world: World, workload: string): SidecarInfo[] {
   const pods = world.podsByWorkload.get(workload) ?? [];
