@@ -88,11 +88,23 @@ export class Lookups {
     return this.#deps.world.current.callers.get(normalizeIp(sourceIp)) ?? null;
   }
 
-  /** Index for a caller and a service, without deciding: max of every stamp that can change the answer. */
-  index(caller: Caller | null, key: string): number {
+  /**
+   * Index for a caller (or a source IP) and a service, without deciding: max of every stamp that can
+   * change the answer. The IP's own stamp counts even when no Pod has it any more: a caller that
+   * vanishes changes the answer (back to HAProxy), so its index must rise, not fall (invariant 6,
+   * docs/invariants.md).
+   */
+  index(source: Caller | string | null, key: string): number {
+    if (typeof source !== 'string') return this.#index(source, source?.ip, key);
+    const ip = normalizeIp(source);
+    return this.#index(this.#deps.world.current.callers.get(ip) ?? null, ip, key);
+  }
+
+  #index(caller: Caller | null, ip: string | undefined, key: string): number {
     const w = this.#deps.world;
     let idx = Math.max(w.consul(key), w.mesh(key), this.#deps.control.index(key));
-    if (caller) idx = Math.max(idx, w.caller(caller.ip), this.#deps.gate.index(caller, key));
+    if (ip !== undefined) idx = Math.max(idx, w.caller(ip));
+    if (caller) idx = Math.max(idx, this.#deps.gate.index(caller, key));
     return idx;
   }
 
@@ -108,7 +120,8 @@ export class Lookups {
   /** The same decision without side effects (for explain). */
   evaluate(callerOrIp: Caller | null | string, name: string): LookupResult {
     const key = name.toLowerCase();
-    const caller = typeof callerOrIp === 'string' ? this.caller(callerOrIp) : callerOrIp;
+    const ip = typeof callerOrIp === 'string' ? normalizeIp(callerOrIp) : callerOrIp?.ip;
+    const caller = typeof callerOrIp === 'string' ? (this.#deps.world.current.callers.get(ip!) ?? null) : callerOrIp;
     const world = this.#deps.world.current;
     const service = world.consul.services.get(key);
     const target = world.targets.get(key);
@@ -122,7 +135,7 @@ export class Lookups {
       sidecar: gate,
     });
 
-    const index = this.index(caller, key);
+    const index = this.#index(caller, ip, key);
     if (decision.route === 'mesh' && service && target) {
       const meshIdx = this.#deps.world.mesh(key);
       let cached = this.#meshCache.get(key);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { errorMessage } from '../platform/errors.ts';
+import { SerialQueue } from '../platform/serial-queue.ts';
 import type { ApplyResult, ReadBack, SidecarObject, SidecarRef, SidecarSink } from './sidecar-sink.ts';
 import { assertManaged, isManaged, sidecarKey } from './sidecar-sink.ts';
 
@@ -17,7 +18,7 @@ export class FileSidecarSink implements SidecarSink {
   readonly path: string;
   #objects: Map<string, SidecarObject> | null = null;
   /** Serializes file rewrites. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #writes = new SerialQueue();
 
   constructor(stateDir: string) {
     this.path = join(stateDir, SIDECARS_FILE);
@@ -66,7 +67,7 @@ export class FileSidecarSink implements SidecarSink {
 
   /** All or nothing: the batch lands in one atomic rename, or nothing changes. */
   #change(keys: string[], edit: (next: Map<string, SidecarObject>) => void): Promise<ApplyResult> {
-    const run = this.#queue.then(async (): Promise<ApplyResult> => {
+    return this.#writes.run(async (): Promise<ApplyResult> => {
       try {
         if (!this.#objects) throw new Error(`${this.path} has not been read successfully; refusing to overwrite it`);
         const next = new Map(this.#objects);
@@ -78,8 +79,6 @@ export class FileSidecarSink implements SidecarSink {
         return { applied: [], failed: keys.map((key) => ({ key, error: errorMessage(err) })) };
       }
     });
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 }
 

@@ -99,6 +99,18 @@ function variantWorld(v: number) {
   return { consul, kube: k };
 }
 
+test('lookups: when a source IP loses its Pod the answer goes back to HAProxy and its index rises (invariant 6)', async () => {
+  const base = standardWorld();
+  const core = await testCore({ world: base });
+  const meshed = core.lookups.lookup('127.0.0.10', 'reviews', 'http');
+  assert.equal(meshed.decision.route, 'mesh');
+  core.setWorld({ kube: { ...base.kube, pods: base.kube.pods.filter((p) => !p.ips.includes('127.0.0.10')) } });
+  const gone = core.lookups.lookup('127.0.0.10', 'reviews', 'http');
+  assert.equal(gone.decision.reason, 'caller-unknown');
+  assert.ok(gone.index > meshed.index, `index ${gone.index} must rise above ${meshed.index}`);
+  assert.equal(core.lookups.index('127.0.0.10', 'reviews'), gone.index);
+});
+
 test('lookups (property): per caller and service the index never decreases, is never 0, and rises when the answer changes (invariant 6)', async () => {
   const op = fc.oneof(
     fc.record({ kind: fc.constant('mode' as const), mode: fc.constantFrom('hybrid' as const, 'shadow' as const, 'consul-only' as const) }),

@@ -127,8 +127,7 @@ export class ServiceEndpoint implements ReadEndpoint {
   }
 
   index(): number {
-    const { lookups } = this.#deps.ctx;
-    return lookups.index(lookups.caller(this.callerIp), this.service);
+    return this.#deps.ctx.lookups.index(this.callerIp, this.service);
   }
 }
 
