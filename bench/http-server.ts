@@ -15,7 +15,7 @@ import { catalog, kube, kubeService, pod, slice } from '../test/support/world-fi
 
 export const BENCH_SERVICE = 'bench';
 
-/** 10 HAProxy instances (the perf-anchors body size class), migrated; 127.0.0.1 is the caller. */
+/** 10 HAProxy instances (an 11.7 kB body, a typical health answer), migrated; 127.0.0.1 is the caller. */
 export function benchWorld(callerMeshed: boolean, instances = 10, version = 0) {
   const specs = Array.from({ length: instances }, (_, i) => ({
     service: BENCH_SERVICE,

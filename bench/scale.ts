@@ -1,7 +1,7 @@
 // Scale: a world of 2,000 services, 40,000 Consul instances and 20,000 Pods, loaded by a real
 // `discovery serve` process from snapshot files. Reports the time from process start to the world
 // being loaded (as logged by the app: read + parse + build, not the TypeScript loader), and RSS.
-// Goal (issue #2): loaded in under 5 s, under 300 MB RSS.
+// Goal: loaded in under 5 s, under 300 MB RSS.
 //
 //   node --import tsx bench/scale.ts
 

@@ -1,4 +1,4 @@
-// Table tests of the decision (DESIGN.md's table) plus a property: whatever the inputs, the
+// Table tests of the decision (the decision table in README.md) plus a property: whatever the inputs, the
 // kill-switch answers Consul's data, and a ClusterIP needs a meshed caller, a meshed target,
 // no pin and a non-pending Sidecar (invariants 1, 2, 5).
 

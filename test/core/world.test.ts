@@ -1,4 +1,4 @@
-// The world model's mapping rules (issue #2 §4) and the store's index stamping (invariant 6).
+// The world model's mapping rules (docs/architecture.md, src/world/world.ts) and the store's index stamping (invariant 6, docs/invariants.md).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

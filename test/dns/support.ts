@@ -19,7 +19,7 @@ export const UNKNOWN = '127.0.0.1';
 
 const run = promisify(execFile);
 
-/** The standard world plus the services the §13 vectors need. */
+/** The standard world plus the services the DNS vectors need. */
 export function dnsWorldSpecs(): InstanceSpec[] {
   const web = [1, 2, 3, 4, 5].map((n): InstanceSpec => ({ service: 'web', node: `n${n}`, address: `10.0.0.${n}`, port: 8080, tags: n <= 2 ? ['v1'] : ['v2'], nodeMeta: n === 1 ? { rack: 'r1' } : {} }));
   const big = Array.from({ length: 20 }, (_, i): InstanceSpec => ({ service: 'big', node: `big-${i}`, address: `10.2.0.${i + 1}`, port: 80 }));

@@ -1,4 +1,4 @@
-// consul-compat.md §13 DNS vectors 20-30, asked with dig/kdig (real resolvers written by others)
+// DNS vectors 20-30 of Consul's behaviour (docs/consul-contract.md), asked with dig/kdig (real resolvers written by others)
 // and again with a raw client whose replies dns-packet decodes.
 
 import { after, before, describe, it } from 'node:test';
@@ -19,7 +19,7 @@ interface Srv {
 }
 const srvs = (answers: Rec[]): Srv[] => answers.filter((a) => a.type === 'SRV').map((a) => a.data as Srv);
 
-describe('DNS vectors (consul-compat §13)', () => {
+describe('DNS vectors (docs/consul-contract.md)', () => {
   it('20: A without EDNS → NOERROR, AA, no RA, ≤3 records owned by the question, TTL 0, shuffled', async () => {
     const out = await dig(s.port, ['web.service.consul', 'A', '+noedns']);
     assert.match(out, /status: NOERROR/);

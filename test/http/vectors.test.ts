@@ -1,4 +1,4 @@
-// consul-compat §13 HTTP vectors 1-19, over real sockets.
+// HTTP vectors 1-19 of Consul's behaviour (docs/consul-contract.md), over real sockets.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

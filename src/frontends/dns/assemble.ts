@@ -2,7 +2,7 @@
 // cached record bytes behind the header and the query's own question bytes (so the ID and the
 // question's 0x20 case come from the query). No record is encoded here.
 //
-// Consul's limits (agent/dns.go trimUDPResponse / trimTCPResponse, consul-compat.md §9.4):
+// Consul's limits (agent/dns.go trimUDPResponse / trimTCPResponse, docs/consul-contract.md#dns-size-limits):
 // - UDP when the client's size is 512 (no EDNS): answers cut to min(udp_answer_limit, 8), and the
 //   size is then measured with names written out (uncompressed), as Consul does after that cut;
 // - then, while more than one answer remains and the message is over the limit - 7, drop the

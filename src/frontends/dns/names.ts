@@ -1,4 +1,4 @@
-// Consul's DNS name grammar (consul-compat.md §9.2), for names already lower-cased:
+// Consul's DNS name grammar (docs/consul-contract.md#dns-names), for names already lower-cased:
 //   [tag.]<service>.service[.<dc>].<domain>    _<service>._<tag|tcp>[.service][.<dc>].<domain>
 //   <node>.node[.<dc>].<domain>                <hex>.addr[.<dc>].<domain>
 // A locality suffix is `<dc>` or `<dc>.dc`. Anything else inside the domain is NXDOMAIN; names

@@ -1,4 +1,4 @@
-// Consul's records for each kind of name (consul-compat.md §9.3), encoded once into Prepared
+// Consul's records for each kind of name (docs/consul-contract.md#dns-records), encoded once into Prepared
 // answers. Nothing here runs per query.
 
 import { isIPv4, isIPv6 } from 'node:net';

@@ -1,7 +1,7 @@
 // Consul DNS front end: UDP on node:dgram and TCP on node:net, both on --dns-addr.
 //
 // dns2's servers are not used on the hot path: they decode every query with the bit-level codec
-// (~0.06 of BIND9 per perf-anchors.md), encode with SRV compression and no OPT, and emit bind
+// (~0.06 of BIND9 measured, docs/adr/0001-dns2-off-the-hot-path.md), encode with SRV compression and no OPT, and emit bind
 // failures as an 'error' event that crashes the process without a listener. Here a bind failure
 // is a rejected promise, and every later socket error is logged, never thrown.
 //

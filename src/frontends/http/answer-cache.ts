@@ -1,4 +1,4 @@
-// Serialized answers, built once per change and served as bytes (perf-anchors: serializing per
+// Serialized answers, built once per change and served as bytes (docs/adr/0004-http-fast-path-before-fastify.md: serializing per
 // request costs 3-4x). One slot per (route, subject, body-shaping params); a slot whose version
 // no longer matches is rebuilt, so stale bodies are replaced rather than accumulated.
 

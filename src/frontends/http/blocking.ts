@@ -1,4 +1,4 @@
-// Parked blocking queries (consul-compat §4). Waiters are indexed by the service they watch and by
+// Parked blocking queries (docs/consul-contract.md#blocking-queries). Waiters are indexed by the service they watch and by
 // the caller that asked, so a change wakes only the queries whose answer it can touch; a woken
 // waiter re-reads its index and answers only if it moved past the one the client sent (Consul
 // re-runs the query the same way), else it keeps waiting.

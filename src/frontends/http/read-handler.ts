@@ -92,7 +92,7 @@ export function serveRead(deps: HttpDeps, req: ReadRequest, reply: ReadReply, o:
     },
     blockingTimeoutMs(o.waitMs, deps.random),
   );
-  // Client gone before the answer: free the waiter (consul-compat §4.6).
+  // Client gone before the answer: free the waiter (docs/consul-contract.md#blocking-queries).
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) cancel();
   });

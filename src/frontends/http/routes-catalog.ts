@@ -116,7 +116,7 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: HttpDeps): voi
 
   nodeRoute('/v1/catalog/node/*', 'catalog-node', (c, name) => {
     const node = c.nodes.get(name);
-    // Unknown node: `null` with the index headers (consul-compat §13.5).
+    // Unknown node: `null` with the index headers (docs/consul-contract.md#read-endpoints).
     if (!node) return null;
     return { Node: renderNode(node), Services: nodeServicesMap(catalogViews(c).byNode.get(name) ?? []) };
   });
@@ -128,7 +128,7 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: HttpDeps): voi
     return { Node: renderNode(node), Services: (catalogViews(c).byNode.get(name) ?? []).map((i) => renderNodeService(i.service)) };
   });
 
-  // No index headers on this one (consul-compat §5).
+  // No index headers on this one (docs/consul-contract.md#endpoint-indexes).
   route(app, 'GET', '/v1/catalog/datacenters', (_req, reply) => {
     sendJsonText(reply, goJson([deps.ctx.config.datacenter], false));
   });

@@ -39,7 +39,7 @@ function checksEndpoint(deps: HttpDeps, slot: string, o: ReadOptions, pick: (all
   };
 }
 
-/** Consul 1.10+ names the backend that answered health/service (consul-compat §3). */
+/** Consul 1.10+ names the backend that answered health/service (docs/consul-contract.md#http-headers). */
 const QUERY_BACKEND: readonly string[] = ['X-Consul-Query-Backend', 'blocking-query'];
 
 const STATES = new Set(['any', 'passing', 'warning', 'critical']);
