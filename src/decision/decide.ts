@@ -12,6 +12,7 @@ export type Route = 'consul' | 'mesh';
 export const REASONS = [
   'kill-switch',
   'shadow',
+  'kube-stale',
   'caller-unknown',
   'caller-not-meshed',
   'target-unknown',
@@ -38,6 +39,8 @@ export interface DecisionInput {
   readonly target: MeshTarget | null;
   readonly pinned: boolean;
   readonly sidecar: GateState;
+  /** The Kubernetes data cannot be followed (watches down too long): a Pod IP may have been reused, so no caller is trusted. */
+  readonly kubeStale: boolean;
 }
 
 export interface Decision {
@@ -70,6 +73,7 @@ function consul(reason: Reason): Decision {
 }
 
 function hybrid(input: DecisionInput): Decision {
+  if (input.kubeStale) return consul('kube-stale');
   if (input.caller === null) return consul('caller-unknown');
   if (!input.caller.meshed) return consul('caller-not-meshed');
   if (input.target === null) return consul('target-unknown');

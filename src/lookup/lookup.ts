@@ -102,7 +102,7 @@ export class Lookups {
 
   #index(caller: Caller | null, ip: string | undefined, key: string): number {
     const w = this.#deps.world;
-    let idx = Math.max(w.consul(key), w.mesh(key), this.#deps.control.index(key));
+    let idx = Math.max(w.consul(key), w.mesh(key), w.freshness, this.#deps.control.index(key));
     if (ip !== undefined) idx = Math.max(idx, w.caller(ip));
     if (caller) idx = Math.max(idx, this.#deps.gate.index(caller, key));
     return idx;
@@ -133,6 +133,7 @@ export class Lookups {
       target: service ? (target ?? null) : null,
       pinned,
       sidecar: gate,
+      kubeStale: this.#deps.world.kubeStale,
     });
 
     const index = this.#index(caller, ip, key);

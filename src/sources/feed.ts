@@ -128,6 +128,7 @@ export class WorldFeed {
             this.#delivered(name, { services: catalog.services.size, nodes: catalog.nodes.size });
           },
           error: onError,
+          stale: (stale) => this.#stale(name, stale, 'answers carry X-Consul-KnownLeader: false until it recovers'),
         },
         signal,
       );
@@ -139,10 +140,19 @@ export class WorldFeed {
             this.#delivered(name, { pods: kube.pods.length, services: kube.services.length, sidecars: kube.sidecars.length });
           },
           error: onError,
+          stale: (stale) => {
+            this.#stale(name, stale, 'every answer is HAProxy (reason kube-stale) until it recovers');
+            this.#deps.world.setKubeStale(stale);
+          },
         },
         signal,
       );
     }
+  }
+
+  #stale(name: string, stale: boolean, consequence: string): void {
+    if (stale) this.#deps.log.warn({ source: name }, `${name}: cannot follow the upstream; the last good version stays in effect and ${consequence}`);
+    else this.#deps.log.info({ source: name }, `${name}: following the upstream again`);
   }
 
   #delivered(name: string, summary: Record<string, number>): void {

@@ -24,6 +24,8 @@ export interface SourceStatus {
 export interface SourceListener<T> {
   data(value: T): void;
   error(err: Error): void;
+  /** The source cannot follow its upstream (true) or follows it again (false); called once per transition. Its last version stays in effect. */
+  stale(stale: boolean): void;
 }
 
 export interface Source<T> {

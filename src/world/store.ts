@@ -50,6 +50,8 @@ export interface WorldIndexes {
   caller(ip: string): number;
   /** Highest index of any Consul change, including removals: Consul's services-table index. */
   readonly catalog: number;
+  /** Index of the last change of trust in the Kubernetes data (stale or fresh again). */
+  readonly freshness: number;
 }
 
 export class WorldStore implements WorldIndexes {
@@ -63,6 +65,8 @@ export class WorldStore implements WorldIndexes {
   readonly #meshIdx = new Map<string, number>();
   readonly #callerIdx = new Map<string, number>();
   #catalog: number;
+  #kubeStale = false;
+  #freshness: number;
   /** Every key not stamped since start shares this index. */
   readonly #base: number;
   readonly #opts: WorldOptions;
@@ -75,6 +79,7 @@ export class WorldStore implements WorldIndexes {
     this.#bus = bus;
     this.#base = clock.next();
     this.#catalog = this.#base;
+    this.#freshness = this.#base;
     this.#world = buildWorld(EMPTY_CATALOG, EMPTY_KUBE, opts);
   }
 
@@ -100,6 +105,23 @@ export class WorldStore implements WorldIndexes {
 
   get catalog(): number {
     return this.#catalog;
+  }
+
+  /** True while the Kubernetes data cannot be followed: no caller is trusted (every answer HAProxy). */
+  get kubeStale(): boolean {
+    return this.#kubeStale;
+  }
+
+  /** Index of the last flip of kubeStale: it changes every caller's answer, so every index includes it. */
+  get freshness(): number {
+    return this.#freshness;
+  }
+
+  setKubeStale(stale: boolean): void {
+    if (stale === this.#kubeStale) return;
+    this.#kubeStale = stale;
+    this.#freshness = this.#clock.next();
+    this.#bus.publish({ all: true, services: new Set(), callers: new Set() });
   }
 
   /** Replace one or both inputs; rebuilds the world atomically and publishes what changed. */

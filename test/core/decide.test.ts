@@ -14,7 +14,7 @@ function target(status: MeshStatus): MeshTarget {
   return { status, detail: status, kubeServices: [], readyEndpoints: 1, meshedReadyEndpoints: 1, clusterIP: '10.96.0.1', port: 80, namespace: 'ns', serviceName: 's', fqdn: 's.ns.svc.cluster.local' };
 }
 
-const base: DecisionInput = { mode: 'hybrid', caller: { meshed: true }, target: target('meshed'), pinned: false, sidecar: 'off' };
+const base: DecisionInput = { mode: 'hybrid', caller: { meshed: true }, target: target('meshed'), pinned: false, sidecar: 'off', kubeStale: false };
 
 const table: Array<[string, Partial<DecisionInput>, string, string]> = [
   ['meshed caller, meshed target, Sidecar knows it', { sidecar: 'ready' }, 'mesh', 'mesh'],
@@ -33,6 +33,8 @@ const table: Array<[string, Partial<DecisionInput>, string, string]> = [
   ['kill-switch on', { mode: 'consul-only' }, 'consul', 'kill-switch'],
   ['kill-switch beats an unknown caller', { mode: 'consul-only', caller: null }, 'consul', 'kill-switch'],
   ['shadow mode answers Consul', { mode: 'shadow' }, 'consul', 'shadow'],
+  ['Kubernetes data stale', { kubeStale: true, sidecar: 'ready' }, 'consul', 'kube-stale'],
+  ['kill-switch beats stale Kubernetes data', { kubeStale: true, mode: 'consul-only' }, 'consul', 'kill-switch'],
 ];
 
 for (const [name, patch, route, reason] of table) {
@@ -55,13 +57,14 @@ const inputs = fc.record({
   target: fc.option(fc.constantFrom(...STATUSES).map(target), { nil: null }),
   pinned: fc.boolean(),
   sidecar: fc.constantFrom<GateState>('off', 'ready', 'pending'),
+  kubeStale: fc.boolean(),
 });
 
-test('decide (property): a ClusterIP only for meshed caller x meshed target, unpinned, Sidecar not pending, hybrid mode', () => {
+test('decide (property): a ClusterIP only for meshed caller x meshed target, unpinned, Sidecar not pending, Kubernetes data fresh, hybrid mode', () => {
   fc.assert(
     fc.property(inputs, (input) => {
       const d = decide(input);
-      const meshAllowed = input.mode === 'hybrid' && input.caller?.meshed === true && input.target?.status === 'meshed' && !input.pinned && input.sidecar !== 'pending';
+      const meshAllowed = input.mode === 'hybrid' && input.caller?.meshed === true && input.target?.status === 'meshed' && !input.pinned && input.sidecar !== 'pending' && !input.kubeStale;
       assert.equal(d.route === 'mesh', meshAllowed);
       if (input.mode === 'consul-only') assert.deepEqual(d, { route: 'consul', reason: 'kill-switch' });
       assert.deepEqual(decide(input), d, 'pure: same input, same output');

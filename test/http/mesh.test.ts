@@ -81,6 +81,25 @@ test('kill-switch and back: a parked meshed query wakes each time, with a higher
   assert.deepEqual(addresses(json(back)), ['10.96.0.10:9080']);
 });
 
+test('Kubernetes data stale and back: a parked meshed query wakes each time, HAProxy (kube-stale) while stale, the ClusterIP after', async () => {
+  const first = await call(s.port, '/v1/health/service/reviews', { from: MESHED });
+  assert.deepEqual(addresses(json(first)), ['10.96.0.10:9080']);
+  const parked = call(s.port, `/v1/health/service/reviews?index=${indexOf(first)}&wait=30s`, { from: MESHED });
+  await oneQueryParked();
+  s.core.test.kube.setStale(true);
+  const stale = await parked;
+  assert.ok(indexOf(stale) > indexOf(first));
+  assert.equal(stale.body, (await call(s.port, '/v1/health/service/reviews', { from: UNMESHED })).body);
+  assert.equal(s.core.lookups.evaluate(MESHED, 'reviews').decision.reason, 'kube-stale');
+
+  const parked2 = call(s.port, `/v1/health/service/reviews?index=${indexOf(stale)}&wait=30s`, { from: MESHED });
+  await oneQueryParked();
+  s.core.test.kube.setStale(false);
+  const back = await parked2;
+  assert.ok(indexOf(back) > indexOf(stale));
+  assert.deepEqual(addresses(json(back)), ['10.96.0.10:9080']);
+});
+
 test('pin and unpin wake a parked query and flip the answer', async () => {
   const first = await call(s.port, '/v1/health/service/reviews', { from: MESHED });
   const parked = call(s.port, `/v1/health/service/reviews?index=${indexOf(first)}&wait=30s`, { from: MESHED });

@@ -20,7 +20,7 @@ const portOf = (c: ConsulCatalog) => c.services.get('web')?.instances[0]?.servic
 async function run<T>(source: Source<T>, data: (value: T) => void, error: (err: Error) => void = () => undefined): Promise<{ stop: () => void }> {
   const ac = new AbortController();
   try {
-    await source.start({ data, error }, ac.signal);
+    await source.start({ data, error, stale: () => assert.fail("a snapshot source is never stale") }, ac.signal);
   } catch (err) {
     ac.abort();
     throw err;

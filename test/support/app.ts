@@ -53,6 +53,11 @@ export class TestSource<T> implements Source<T> {
     this.#listener?.error(err);
   }
 
+  /** Report that the upstream can (not) be followed, as a live source does. */
+  setStale(stale: boolean): void {
+    this.#listener?.stale(stale);
+  }
+
   status(): SourceStatus {
     return { name: this.name, synced: this.#loads > 0, version: String(this.#loads), lastChangeAt: this.#lastChangeAt, lastError: null, loads: this.#loads, errors: 0 };
   }
