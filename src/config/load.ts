@@ -3,6 +3,7 @@
 // and where it came from, and nothing starts.
 
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { DiscoveryConfig } from './config.ts';
@@ -20,7 +21,7 @@ export interface ConfigInput {
   readonly cwd?: string;
 }
 
-const SECTIONS = new Set(['dns', 'sidecars']);
+const SECTIONS = new Set(['dns', 'sidecars', 'live']);
 
 function fail(origin: string, key: string, why: string): never {
   throw new DiscoveryError('DSC_ERR_CONFIG', `${origin}: ${key}: ${why}`);
@@ -100,13 +101,31 @@ function convert(knob: Knob, raw: unknown, origin: string, baseDir: string): unk
     case 'mesh-rule':
       if (raw !== 'any' && raw !== 'all') bad('must be "any" or "all"');
       return raw;
+    case 'url': {
+      const s = asScalarString(raw);
+      let url: URL | null = null;
+      try {
+        url = s === null ? null : new URL(s);
+      } catch {
+        url = null;
+      }
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') bad(`must be an http:// or https:// URL such as http://127.0.0.1:8500, got ${JSON.stringify(raw)}`);
+      if (url.username || url.password) bad('must not carry credentials: give the token through CONSUL_HTTP_TOKEN or consul-token-file');
+      if (url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) bad('must be the agent address only (scheme, host, port), with no path or query');
+      return url.origin;
+    }
+    case 'kv-key': {
+      const s = asScalarString(raw);
+      if (s === null || !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(s)) bad('must be a Consul KV key such as discovery/control (no leading or trailing slash)');
+      return s;
+    }
     case 'strategy':
       if (raw !== 'sequential' && raw !== 'random') bad('must be "sequential" or "random"');
       return raw;
   }
 }
 
-type Mutable = Record<string, unknown> & { dns: Record<string, unknown>; sidecars: Record<string, unknown> };
+type Mutable = Record<string, unknown> & { dns: Record<string, unknown>; sidecars: Record<string, unknown>; live: Record<string, unknown> };
 
 function assign(target: Mutable, knob: Knob, value: unknown): void {
   if (knob.path.length === 1) target[knob.path[0]] = value;
@@ -140,10 +159,21 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/** One source per part: a snapshot or a live upstream, never both (a mix of parts is fine). */
+function checkSourceChoice(cfg: Mutable): void {
+  if (cfg['consulAddr'] && cfg['consulSnapshot']) fail('config', 'consul-addr', 'and consul-snapshot are both set: choose the live upstream or the snapshot file');
+  if (cfg['kubeconfig'] && cfg['kubeSnapshot']) fail('config', 'kubeconfig', 'and kube-snapshot are both set: choose the live cluster or the snapshot file');
+  if (cfg['kubeInCluster'] && cfg['kubeSnapshot']) fail('config', 'kube-in-cluster', 'and kube-snapshot are both set: choose the live cluster or the snapshot file');
+  if (cfg['kubeInCluster'] && cfg['kubeconfig']) fail('config', 'kube-in-cluster', 'and kubeconfig are both set: choose one way to reach the cluster');
+}
+
 export async function loadConfig(input: ConfigInput = {}): Promise<DiscoveryConfig> {
   const cwd = input.cwd ?? process.cwd();
   const env = input.env ?? {};
-  const cfg = { ...DEFAULT_CONFIG, dns: { ...DEFAULT_CONFIG.dns }, sidecars: { ...DEFAULT_CONFIG.sidecars } } as unknown as Mutable;
+  const cfg = { ...DEFAULT_CONFIG, dns: { ...DEFAULT_CONFIG.dns }, sidecars: { ...DEFAULT_CONFIG.sidecars }, live: { ...DEFAULT_CONFIG.live } } as unknown as Mutable;
+  // In a Pod, the downward API names the namespace and the replica; knobs override both.
+  cfg['namespace'] = env['POD_NAMESPACE'] || DEFAULT_CONFIG.namespace;
+  cfg['replicaId'] = env['POD_NAME'] || hostname();
   // Relative state dir defaults to the working directory.
   cfg['stateDir'] = resolve(cwd, DEFAULT_CONFIG.stateDir);
 
@@ -180,6 +210,8 @@ export async function loadConfig(input: ConfigInput = {}): Promise<DiscoveryConf
   const token = env['DISCOVERY_ADMIN_TOKEN'];
   cfg['adminToken'] = token && token.length > 0 ? token : null;
   if (token !== undefined && token !== '' && token.length < 16) fail('environment DISCOVERY_ADMIN_TOKEN', 'admin token', 'must be at least 16 characters');
+
+  checkSourceChoice(cfg);
 
   const admin = parseHostPort(cfg['adminAddr'] as string)!;
   if (!cfg['adminToken'] && !isLoopbackHost(admin.host)) {

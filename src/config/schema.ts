@@ -1,7 +1,7 @@
 // Every knob in one table: YAML key (also the flag name), env var, type and where it lands.
 // load.ts reads file, env and flags through this table only.
 
-export type KnobType = 'addr' | 'string' | 'path' | 'int' | 'bool' | 'duration' | 'list' | 'ttl-map' | 'mesh-rule' | 'strategy' | 'domain';
+export type KnobType = 'addr' | 'string' | 'path' | 'int' | 'bool' | 'duration' | 'list' | 'ttl-map' | 'mesh-rule' | 'strategy' | 'domain' | 'url' | 'kv-key';
 
 export interface Knob {
   /** YAML key (dotted for nested sections) and, for top-level knobs, the CLI flag `--<key>`. */
@@ -22,6 +22,14 @@ export const KNOBS: readonly Knob[] = [
   { key: 'admin-addr', env: 'DISCOVERY_ADMIN_ADDR', type: 'addr', path: ['adminAddr'], doc: 'admin API, metrics and health listener (host:port)' },
   { key: 'consul-snapshot', env: 'DISCOVERY_CONSUL_SNAPSHOT', type: 'path', path: ['consulSnapshot'], doc: 'JSON array of Consul catalog registrations (embedded mode)' },
   { key: 'kube-snapshot', env: 'DISCOVERY_KUBE_SNAPSHOT', type: 'path', path: ['kubeSnapshot'], doc: 'multi-document YAML of Kubernetes objects (embedded mode)' },
+  { key: 'consul-addr', env: 'DISCOVERY_CONSUL_ADDR', type: 'url', path: ['consulAddr'], doc: 'live mode: URL of the upstream Consul agent HTTP API (http or https); token from CONSUL_HTTP_TOKEN or consul-token-file' },
+  { key: 'consul-token-file', env: 'DISCOVERY_CONSUL_TOKEN_FILE', type: 'path', path: ['consulTokenFile'], doc: "file holding Discovery's own Consul ACL token" },
+  { key: 'kubeconfig', env: 'DISCOVERY_KUBECONFIG', type: 'path', path: ['kubeconfig'], doc: 'live mode: kubeconfig of the cluster (never taken from KUBECONFIG or ~/.kube implicitly)' },
+  { key: 'kube-in-cluster', env: 'DISCOVERY_KUBE_IN_CLUSTER', type: 'bool', path: ['kubeInCluster'], doc: "live mode: the cluster this Pod runs in (service-account token)" },
+  { key: 'namespace', env: 'DISCOVERY_NAMESPACE', type: 'string', path: ['namespace'], doc: 'namespace of the Lease (default POD_NAMESPACE, else discovery)' },
+  { key: 'replica-id', env: 'DISCOVERY_REPLICA_ID', type: 'string', path: ['replicaId'], doc: 'this replica: Lease holder identity and audit actor (default POD_NAME, else the host name)' },
+  { key: 'control-key', env: 'DISCOVERY_CONTROL_KEY', type: 'kv-key', path: ['controlKey'], doc: 'upstream Consul KV key holding mode and pins (live mode)' },
+  { key: 'kube-stale-after', env: 'DISCOVERY_KUBE_STALE_AFTER', type: 'duration', path: ['kubeStaleAfterMs'], doc: 'Kubernetes watches down this long: every answer HAProxy', min: 1000 },
   { key: 'state-dir', env: 'DISCOVERY_STATE_DIR', type: 'path', path: ['stateDir'], doc: 'where mode, pins, audit trail, agent registrations and Sidecars are kept' },
   { key: 'datacenter', env: 'DISCOVERY_DATACENTER', type: 'string', path: ['datacenter'], doc: 'Consul datacenter name answered' },
   { key: 'node-name', env: 'DISCOVERY_NODE_NAME', type: 'string', path: ['nodeName'], doc: 'agent node name reported by /v1/agent/self' },
@@ -54,6 +62,14 @@ export const KNOBS: readonly Knob[] = [
   { key: 'sidecars.expire-after', type: 'duration', path: ['sidecars', 'expireAfterMs'], doc: 'drop a host unused this long (0 = never)' },
   { key: 'sidecars.max-deletions-per-cycle', type: 'int', path: ['sidecars', 'maxDeletionsPerCycle'], doc: 'hosts removed per reconcile cycle at most', min: 0, max: 100000 },
   { key: 'sidecars.namespace-defaults', type: 'bool', path: ['sidecars', 'namespaceDefaults'], doc: 'write a default Sidecar in namespaces that have none' },
+  { key: 'live.max-upstream-connections', type: 'int', path: ['live', 'maxUpstreamConnections'], doc: "sockets to the upstream Consul for Discovery's own watches", min: 8, max: 190 },
+  { key: 'live.max-passthrough-blocking', type: 'int', path: ['live', 'maxPassthroughBlocking'], doc: "callers' blocking requests passed through at once (over it: 429)", min: 1, max: 100000 },
+  { key: 'live.acl-check', type: 'bool', path: ['live', 'aclCheck'], doc: "check callers' tokens upstream before answering from Discovery's catalog (off only if the anonymous token reads everything)" },
+  { key: 'live.acl-cache-ttl', type: 'duration', path: ['live', 'aclCacheTtlMs'], doc: 'how long a token check is reused', min: 1000 },
+  { key: 'live.watch-wait', type: 'duration', path: ['live', 'watchWaitMs'], doc: "wait of Discovery's own blocking queries upstream", min: 1000 },
+  { key: 'live.hot-watches', type: 'int', path: ['live', 'hotWatches'], doc: 'most looked-up services watched with their own blocking query', min: 0, max: 150 },
+  { key: 'live.probe-sweep', type: 'duration', path: ['live', 'probeSweepMs'], doc: 'period of the full index-probe sweep over every service', min: 1000 },
+  { key: 'live.lease-duration', type: 'duration', path: ['live', 'leaseDurationMs'], doc: 'Lease of the replica that expires hosts and deletes Sidecars', min: 3000 },
 ];
 
 export const KNOB_BY_KEY: ReadonlyMap<string, Knob> = new Map(KNOBS.map((k) => [k.key, k]));

@@ -1,14 +1,18 @@
 // Configuration: defaults < file < env < flags; every bad value names its key and source.
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
 async function file(text: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'discovery-config-'));
+  dirs.push(dir);
   const f = join(dir, 'discovery.yaml');
   await writeFile(f, text);
   return f;
@@ -46,6 +50,14 @@ const bad: Array<[string, string, RegExp]> = [
   ['YAML syntax', 'a: [1, 2\n', /line \d/],
   ['token in a file', 'admin-token: abc\n', /DISCOVERY_ADMIN_TOKEN only/],
   ['int out of range', 'dns:\n  max-udp-size: 100\n', /at least 512/],
+  ['consul-addr not a URL', 'consul-addr: 127.0.0.1:8500\n', /consul-addr: must be an http:\/\/ or https:\/\/ URL/],
+  ['consul-addr with a token in it', 'consul-addr: http://user:secret@127.0.0.1:8500\n', /consul-addr: must not carry credentials/],
+  ['consul-addr with a path', 'consul-addr: http://127.0.0.1:8500/v1\n', /consul-addr: must be the agent address only/],
+  ['consul-addr and consul-snapshot', 'consul-addr: http://127.0.0.1:8500\nconsul-snapshot: c.json\n', /consul-addr: and consul-snapshot are both set/],
+  ['kubeconfig and kube-snapshot', 'kubeconfig: kc.yaml\nkube-snapshot: k.yaml\n', /kubeconfig: and kube-snapshot are both set/],
+  ['kube-in-cluster and kubeconfig', 'kubeconfig: kc.yaml\nkube-in-cluster: true\n', /kube-in-cluster: and kubeconfig are both set/],
+  ['control-key with a leading slash', 'control-key: /discovery/control\n', /control-key: must be a Consul KV key/],
+  ['live connections over the agent limit', 'live:\n  max-upstream-connections: 500\n', /live\.max-upstream-connections: must be at most 190/],
 ];
 
 for (const [name, text, re] of bad) {
@@ -67,4 +79,23 @@ test('config: admin API off loopback needs a token', async () => {
 
 test('config: missing config file is a clear error', async () => {
   await assert.rejects(loadConfig({ configFile: '/nonexistent/discovery.yaml', env: {} }), /cannot read config file .*ENOENT/);
+});
+
+test('config: live knobs, with Pod identity from the downward API unless set', async () => {
+  const f = await file('consul-addr: https://consul.local:8501/\nkubeconfig: kc.yaml\nlive:\n  watch-wait: 2s\n  acl-check: false\n');
+  const c = await loadConfig({ configFile: f, env: { POD_NAMESPACE: 'mesh-system', POD_NAME: 'discovery-7f9-abc' } });
+  assert.equal(c.consulAddr, 'https://consul.local:8501');
+  assert.equal(c.kubeconfig, join(f, '..', 'kc.yaml'));
+  assert.equal(c.namespace, 'mesh-system');
+  assert.equal(c.replicaId, 'discovery-7f9-abc');
+  assert.equal(c.controlKey, 'discovery/control');
+  assert.equal(c.kubeStaleAfterMs, 60_000);
+  assert.equal(c.live.watchWaitMs, 2000);
+  assert.equal(c.live.aclCheck, false);
+  assert.equal(c.live.maxUpstreamConnections, 64);
+  const d = await loadConfig({ env: { DISCOVERY_REPLICA_ID: 'r2', DISCOVERY_CONSUL_ADDR: 'http://127.0.0.1:8500' } });
+  assert.equal(d.namespace, 'discovery');
+  assert.equal(d.replicaId, 'r2');
+  assert.equal(d.consulAddr, 'http://127.0.0.1:8500');
+  assert.equal((await loadConfig({ env: {} })).replicaId, hostname());
 });
