@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { DEFAULT_CONFIG } from '../src/config/defaults.ts';
 import type { SidecarConfig } from '../src/config/config.ts';
 import { FileSidecarSink } from '../src/sinks/file-sidecar-sink.ts';
-import type { SidecarObject } from '../src/sinks/sidecar-sink.ts';
+import type { SidecarWrite } from '../src/sinks/sidecar-sink.ts';
 import type { PodInfo } from '../src/world/kube-types.ts';
 import { testCore } from '../test/support/core.ts';
 import { catalog, kube, kubeService, pod, slice } from '../test/support/world-fixtures.ts';
@@ -57,10 +57,10 @@ export async function run(): Promise<{ name: string; rows: Array<Record<string, 
   const sink = {
     name: 'file',
     readBack: () => file.readBack(),
-    apply: (objs: readonly SidecarObject[]) => {
+    apply: (writes: readonly SidecarWrite[]) => {
       sinkCalls++;
-      objectsWritten += objs.length;
-      return file.apply(objs);
+      objectsWritten += writes.length;
+      return file.apply(writes);
     },
     delete: file.delete.bind(file),
   };

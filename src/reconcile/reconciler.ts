@@ -9,7 +9,7 @@ import type { Clock, Timer } from '../platform/clock.ts';
 import { Coalescer } from '../platform/coalesce.ts';
 import { errorMessage } from '../platform/errors.ts';
 import type { Logger } from '../platform/log.ts';
-import type { ApplyResult, SidecarSink } from '../sinks/sidecar-sink.ts';
+import type { ApplyResult, SidecarSink, SidecarWrite } from '../sinks/sidecar-sink.ts';
 import type { ChangeSet } from '../world/changes.ts';
 import type { ConflictIndex } from '../world/user-sidecars.ts';
 import type { DesiredPolicy } from './desired.ts';
@@ -241,7 +241,7 @@ export class Reconciler {
     const applies = batch.filter((c): c is WorkloadChange | NamespaceDefaultWrite => c.object !== null);
     const deletes = batch.filter((c): c is NamespaceDefaultDelete => c.object === null);
     const results = await Promise.all([
-      applies.length ? this.#deps.sink.apply(applies.map((c) => c.object)).catch((err: unknown) => failAll(applies, err)) : EMPTY_RESULT,
+      applies.length ? this.#deps.sink.apply(applies.map(writeOf)).catch((err: unknown) => failAll(applies, err)) : EMPTY_RESULT,
       deletes.length ? this.#deps.sink.delete(deletes.map(sidecarRefOf)).catch((err: unknown) => failAll(deletes, err)) : EMPTY_RESULT,
     ]);
     const done = this.#deps.clock.now();
@@ -349,6 +349,11 @@ export class Reconciler {
 }
 
 const EMPTY_RESULT: ApplyResult = { applied: [], failed: [] };
+
+/** The hosts a workload change drops (expiry) travel with it, so a shared sink keeps every other host it holds. */
+function writeOf(c: WorkloadChange | NamespaceDefaultWrite): SidecarWrite {
+  return { object: c.object, removedHosts: c.kind === 'workload' ? c.summary.removed : [] };
+}
 
 function failAll(changes: readonly SidecarChange[], err: unknown): ApplyResult {
   return { applied: [], failed: changes.map((c) => ({ key: sidecarNameOf(c), error: errorMessage(err) })) };

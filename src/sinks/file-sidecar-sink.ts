@@ -8,7 +8,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { errorMessage } from '../platform/errors.ts';
 import { SerialQueue } from '../platform/serial-queue.ts';
-import type { ApplyResult, ReadBack, SidecarObject, SidecarRef, SidecarSink } from './sidecar-sink.ts';
+import type { ApplyResult, ReadBack, SidecarObject, SidecarRef, SidecarSink, SidecarWrite } from './sidecar-sink.ts';
 import { assertManaged, isManaged, sidecarKey } from './sidecar-sink.ts';
 
 export const SIDECARS_FILE = 'sidecars.yaml';
@@ -50,7 +50,9 @@ export class FileSidecarSink implements SidecarSink {
     return { ok: true, sidecars: [...objects.values()] };
   }
 
-  apply(objects: readonly SidecarObject[]): Promise<ApplyResult> {
+  /** One writer owns the file: each object replaces what is stored. */
+  apply(writes: readonly SidecarWrite[]): Promise<ApplyResult> {
+    const objects = writes.map((w) => w.object);
     return this.#change(objects.map(sidecarKey), (next) => {
       for (const o of objects) {
         assertManaged(o);

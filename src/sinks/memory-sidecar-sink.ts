@@ -1,6 +1,6 @@
 // In-memory sink for tests and the model test: records every call and can be told to fail.
 
-import type { ApplyResult, ReadBack, SidecarObject, SidecarRef, SidecarSink } from './sidecar-sink.ts';
+import type { ApplyResult, ReadBack, SidecarObject, SidecarRef, SidecarSink, SidecarWrite } from './sidecar-sink.ts';
 import { assertManaged, sidecarKey } from './sidecar-sink.ts';
 
 export interface MemorySinkFaults {
@@ -26,7 +26,8 @@ export class MemorySidecarSink implements SidecarSink {
     return { ok: true, sidecars: [...this.objects.values()].map(clone) };
   }
 
-  async apply(objects: readonly SidecarObject[]): Promise<ApplyResult> {
+  async apply(writes: readonly SidecarWrite[]): Promise<ApplyResult> {
+    const objects = writes.map((w) => w.object);
     this.writes.push(...objects.map(clone));
     if (this.faults.failWrites > 0) {
       this.faults.failWrites--;

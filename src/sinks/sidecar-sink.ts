@@ -33,12 +33,23 @@ export interface SidecarRef {
   readonly name: string;
 }
 
+/** One Sidecar to store, and the hosts this write drops on purpose. */
+export interface SidecarWrite {
+  readonly object: SidecarObject;
+  /**
+   * Hosts removed on purpose (expiry). A sink shared by several replicas merges: it keeps every host
+   * it already holds except these, so a host another replica added is never lost (invariant 3).
+   * A single-writer sink stores the object as given.
+   */
+  readonly removedHosts: readonly string[];
+}
+
 export interface SidecarSink {
   readonly name: string;
   /** Every Sidecar this sink holds that carries the managed-by label. Never a partial list: failure is `ok: false`. */
   readBack(): Promise<ReadBack>;
-  /** Create or replace (server-side apply semantics). Objects without the managed-by label are refused. */
-  apply(objects: readonly SidecarObject[]): Promise<ApplyResult>;
+  /** Create or update each object (see SidecarWrite for what a shared sink keeps). Objects without the managed-by label are refused. */
+  apply(writes: readonly SidecarWrite[]): Promise<ApplyResult>;
   delete(refs: readonly SidecarRef[]): Promise<ApplyResult>;
 }
 
