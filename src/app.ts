@@ -25,6 +25,7 @@ import { systemClock, type Clock } from './platform/clock.ts';
 import { DiscoveryError, errorMessage } from './platform/errors.ts';
 import { parseHostPort } from './platform/host-port.ts';
 import type { Logger } from './platform/log.ts';
+import type { SharedSink } from './reconcile/reconciler.ts';
 import { createSidecarScoping, type SidecarScoping } from './reconcile/scoping.ts';
 import { FileSidecarSink } from './sinks/file-sidecar-sink.ts';
 import type { SidecarSink } from './sinks/sidecar-sink.ts';
@@ -54,6 +55,8 @@ export interface AppDeps {
   readonly http?: HttpServerOptions;
   /** Also told of every lookup the Sidecar reconciler would observe (tests, instrumentation). */
   readonly observer?: LookupObserver;
+  /** Set when replicas share the Sidecar sink (live mode): only the leader removes hosts. */
+  readonly sharedSink?: SharedSink;
 }
 
 export interface App {
@@ -114,7 +117,7 @@ export async function buildApp(config: DiscoveryConfig, deps: AppDeps): Promise<
   // The Sidecar gate is read by lookups and fed by the reconciler (the one edge against the flow).
   const base = { config, log, registry, bus, indexClock, clock, world, control };
   const propagation = config.sidecars.enabled ? new PropagationGate({ world, indexClock, bus, clock, propagationDelayMs: config.sidecars.propagationDelayMs }) : null;
-  const scoping = propagation ? createSidecarScoping(base, deps.sidecarSink, propagation) : null;
+  const scoping = propagation ? createSidecarScoping(base, deps.sidecarSink, propagation, deps.sharedSink ?? null) : null;
   const gate: SidecarGate = propagation ?? GATE_OFF;
   const lookups = new Lookups({ world, control, gate, observer: fanOut([scoping?.observer, deps.observer]), counters: new AnswerCounts(registry), datacenter: config.datacenter });
   const core: Core = { ...base, lookups };

@@ -5,7 +5,7 @@
 import { Sidecar as SidecarV1beta1 } from '@kubernetes-models/istio/networking.istio.io/v1beta1/Sidecar';
 import { compareStrings } from '../platform/compare.ts';
 import type { SidecarObject } from '../sinks/sidecar-sink.ts';
-import { MANAGED_BY_DISCOVERY, MANAGED_BY_LABEL } from '../world/kube-types.ts';
+import { MANAGED_BY_DISCOVERY, MANAGED_BY_LABEL, type SidecarInfo } from '../world/kube-types.ts';
 
 export const SIDECAR_API_VERSION = 'networking.istio.io/v1';
 /** Which workload (kind/name) the Sidecar is for; "Namespace" for a namespace default. */
@@ -92,6 +92,16 @@ function time(v: unknown): number | null {
  * Back from the sink. Egress hosts missing from the hosts annotation (edited by hand, or an older
  * format) are kept as observed hosts written "now": never dropped, and gated until propagated.
  */
+/** A Sidecar as the world holds it (from the cluster), in the form parseSidecar reads. */
+export function sidecarObjectOf(info: SidecarInfo): SidecarObject {
+  return {
+    apiVersion: info.apiVersion,
+    kind: 'Sidecar',
+    metadata: { name: info.name, namespace: info.namespace, labels: info.labels, annotations: info.annotations },
+    spec: { ...(info.selector ? { workloadSelector: { labels: info.selector } } : {}), egress: [{ hosts: info.egressHosts }] },
+  };
+}
+
 export function parseSidecar(o: SidecarObject, defaults: readonly string[], now: number): ManagedSidecar {
   const ann = o.metadata.annotations ?? {};
   const wk = ann[ANN_WORKLOAD] ?? 'Unknown/x';

@@ -2,6 +2,12 @@
 // period, max delay), rate limited, compare-before-write, and it never writes before it has read
 // back what the sink holds: a failed read means "unknown", and writing then could shrink a Sidecar
 // (invariant 3). Kill-switch or shadow mode: the plan is logged and counted, nothing is written.
+//
+// When replicas share the sink (the Kubernetes API), each one follows the cluster's managed
+// Sidecars through the world (its informer): what the cluster holds is what it owns, and what the
+// cluster shows listed opens the gate, so a host added through any replica opens it on all. Only
+// the leader (the Lease holder) runs expiry sweeps and namespace-default writes; the others only
+// add (docs/adr/0009-sidecar-merge-by-read-modify-write.md).
 
 import type { SidecarConfig } from '../config/config.ts';
 import type { PropagationGate } from '../gate/propagation-gate.ts';
@@ -15,7 +21,7 @@ import type { ConflictIndex } from '../world/user-sidecars.ts';
 import type { DesiredPolicy } from './desired.ts';
 import { lastSeenResolution } from './desired.ts';
 import type { ManagedSidecar } from './managed-sidecar.ts';
-import { parseSidecar } from './managed-sidecar.ts';
+import { parseSidecar, sidecarObjectOf } from './managed-sidecar.ts';
 import type { ScopingMetrics } from './metrics.ts';
 import type { ObservationRecorder } from './observations.ts';
 import type { NamespaceDefaultDelete, NamespaceDefaultWrite, Plan, Problem, SidecarChange, WorkloadChange } from './plan.ts';
@@ -34,6 +40,13 @@ export interface ReconcilerDeps {
   readonly conflicts: ConflictIndex;
   readonly metrics: ScopingMetrics;
   readonly config: SidecarConfig;
+  /** Set when several replicas share the sink; null: this process is the only writer. */
+  readonly shared: SharedSink | null;
+}
+
+export interface SharedSink {
+  /** This replica holds the Lease: it alone removes hosts (expiry) and writes namespace defaults. */
+  isLeader(): boolean;
 }
 
 export type ReadState = 'unread' | 'ok' | 'failed';
@@ -65,6 +78,8 @@ export class Reconciler {
   #unsubscribe: (() => void) | null = null;
   #lastWriteAt: number | null = null;
   #writes = { applied: 0, dryRun: 0, errors: 0 };
+  /** Shared sink: fingerprint of each managed Sidecar last seen in the world, by workload key. */
+  #followed = new Map<string, string>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -176,6 +191,7 @@ export class Reconciler {
     this.#read = 'ok';
     this.#readError = null;
     this.#deps.gate.announceRestored(restored);
+    if (this.#deps.shared) this.#follow(true);
     this.#log.info({ sink: this.#deps.sink.name, sidecars: rb.sidecars.length }, 'managed Sidecars read back');
     // Anything observed meanwhile, plus a first look at conflicts and selectors.
     for (const w of this.#deps.recorder.workloads()) this.#dirty.add(w);
@@ -185,7 +201,7 @@ export class Reconciler {
   #onWorldChange(c: ChangeSet): void {
     if (this.#deps.gate.publishing || this.#stopped) return;
     const world = this.#deps.ctx.world.current;
-    let any = false;
+    let any = this.#deps.shared !== null && this.#read === 'ok' && this.#follow(false);
     if (c.all) {
       // Mode switch (e.g. kill-switch off): everything dry-run skipped is written now.
       for (const w of this.#deps.recorder.workloads()) this.#dirty.add(w);
@@ -206,6 +222,53 @@ export class Reconciler {
     if (any || c.callers.size > 0) this.#coalescer.trigger();
   }
 
+  /**
+   * Shared sink: adopt the cluster's managed Sidecars as owned, open the gate for what they list
+   * (closing it for what they no longer list), and mark changed workloads dirty so a host removed
+   * by hand is put back while this replica still sees it looked up. `initial`: the read-back has
+   * just restored the same objects, so only the bookkeeping is taken. Returns true if anything changed.
+   */
+  #follow(initial: boolean): boolean {
+    const now = this.#deps.clock.now();
+    const next = new Map<string, string>();
+    let changed = false;
+    for (const info of this.#deps.ctx.world.current.kube.sidecars) {
+      if (!info.managed) continue;
+      const rec = parseSidecar(sidecarObjectOf(info), this.#policy.defaults, now);
+      if (rec.workloadKind === 'Namespace') continue;
+      const workload = `${rec.namespace}/${rec.name}`;
+      const fp = JSON.stringify([info.egressHosts, info.selector, info.annotations]);
+      next.set(workload, fp);
+      if (this.#followed.get(workload) === fp) continue;
+      changed = true;
+      this.#adopt(workload, rec, initial ? null : now);
+    }
+    for (const workload of this.#followed.keys()) {
+      if (next.has(workload)) continue;
+      // Deleted from the cluster (by hand): nothing is listed any more, so nothing may be routed.
+      const gone = this.#owned.get(workload);
+      if (gone) this.#adopt(workload, { ...gone, hosts: new Map(), defaults: [] }, now);
+      this.#owned.delete(workload);
+      changed = true;
+    }
+    this.#followed = next;
+    return changed;
+  }
+
+  #adopt(workload: string, rec: ManagedSidecar, seenAt: number | null): void {
+    const before = this.#owned.get(workload);
+    for (const [h, old] of before?.hosts ?? []) {
+      if (rec.hosts.has(h)) continue;
+      // Removed in the cluster (expiry by the leader, or by hand): forget it unless this replica saw a
+      // lookup the cluster's record does not have, in which case the next plan puts it back.
+      const own = this.#deps.recorder.get(workload, h);
+      if (own && own.lastSeen <= old.lastSeen) this.#deps.recorder.forget(workload, h);
+    }
+    this.#owned.set(workload, rec);
+    if (seenAt !== null) this.#deps.gate.written(workload, rec, seenAt);
+    this.#dirty.add(workload);
+  }
+
   #scheduleRetry(ms: number, fn: () => void): void {
     if (this.#retry || this.#stopped) return;
     this.#retry = this.#deps.clock.setTimer(ms, () => {
@@ -217,7 +280,8 @@ export class Reconciler {
   #scheduleSweep(): void {
     const every = Math.max(1000, Math.floor(this.#deps.config.expireAfterMs / 4));
     this.#sweepTimer = this.#deps.clock.setTimer(every, () => {
-      this.#sweepDue = true;
+      // With a shared sink only the leader expires hosts.
+      this.#sweepDue = !this.#deps.shared || this.#deps.shared.isLeader();
       for (const w of this.#owned.keys()) this.#dirty.add(w);
       this.requestFlush();
       this.#scheduleSweep();
@@ -269,7 +333,7 @@ export class Reconciler {
     const world = this.#deps.ctx.world.current;
     const sweep = this.#sweepDue;
     this.#sweepDue = false;
-    const planNamespaceDefaults = this.#deps.config.namespaceDefaults && this.#nsDirty;
+    const planNamespaceDefaults = this.#deps.config.namespaceDefaults && this.#nsDirty && (!this.#deps.shared || this.#deps.shared.isLeader());
     if (planNamespaceDefaults) this.#nsDirty = false;
     const plan = planChanges({
       world,
@@ -304,7 +368,8 @@ export class Reconciler {
     for (const h of removed) this.#deps.recorder.forget(c.workload, h);
     if (removed.length > 0) this.#deps.metrics.hostsRemoved.inc(removed.length);
     this.#owned.set(c.workload, c.next);
-    this.#deps.gate.written(c.workload, c.next, at);
+    // A shared sink merged the write with other replicas' hosts: the gate opens when the world shows the result.
+    if (!this.#deps.shared) this.#deps.gate.written(c.workload, c.next, at);
     this.#log.info({ sidecar: c.workload, ...c.summary }, 'Sidecar written');
   }
 

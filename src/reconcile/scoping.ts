@@ -12,7 +12,7 @@ import type { Caller } from '../world/world.ts';
 import { egressHostsOf, renderSidecar } from './managed-sidecar.ts';
 import { scopingMetrics } from './metrics.ts';
 import { ObservationRecorder } from './observations.ts';
-import { Reconciler } from './reconciler.ts';
+import { Reconciler, type SharedSink } from './reconciler.ts';
 
 /** What scoping reads of the core: everything but the lookups, which it observes. */
 export type ScopingCore = Omit<Core, 'lookups'>;
@@ -33,7 +33,8 @@ export interface SidecarScoping {
   settled(): Promise<void>;
 }
 
-export function createSidecarScoping(ctx: ScopingCore, sink: SidecarSink, gate: PropagationGate): SidecarScoping {
+/** `shared`: several replicas write the same sink (live mode); null: this process is the only writer. */
+export function createSidecarScoping(ctx: ScopingCore, sink: SidecarSink, gate: PropagationGate, shared: SharedSink | null = null): SidecarScoping {
   const clock = ctx.clock;
   const config = ctx.config.sidecars;
   const recorder = new ObservationRecorder({ maxWorkloads: 100_000, maxHostsPerWorkload: Math.max(100, 2 * config.maxHosts) });
@@ -72,7 +73,7 @@ export function createSidecarScoping(ctx: ScopingCore, sink: SidecarSink, gate: 
       if (o && o.services.size > 0) metrics.timeToReady.observe(Math.max(0, at - o.firstSeen) / 1000);
     }
   });
-  const rec = new Reconciler({ ctx, sink, clock, recorder, gate, conflicts, metrics, config });
+  const rec = new Reconciler({ ctx, sink, clock, recorder, gate, conflicts, metrics, config, shared });
   reconciler = rec;
 
   const observer: LookupObserver = {

@@ -4,6 +4,7 @@ import type { DiscoveryConfig, SidecarConfig } from '../../src/config/config.ts'
 import { DEFAULT_CONFIG } from '../../src/config/defaults.ts';
 import type { Lookups } from '../../src/lookup/lookup.ts';
 import type { SidecarSink } from '../../src/sinks/sidecar-sink.ts';
+import type { SharedSink } from '../../src/reconcile/reconciler.ts';
 import type { SidecarScoping } from '../../src/reconcile/scoping.ts';
 import type { KubeSnapshot, PodInfo, SidecarInfo } from '../../src/world/kube-types.ts';
 import type { ConsulCatalog } from '../../src/world/consul-types.ts';
@@ -63,7 +64,7 @@ export const TEST_SIDECARS: SidecarConfig = {
 
 export async function harness(
   sink: SidecarSink,
-  opts: { sidecars?: Partial<SidecarConfig>; world?: ReturnType<typeof meshWorld>; stateDir?: string; clock?: ManualClock; config?: Partial<DiscoveryConfig> } = {},
+  opts: { sidecars?: Partial<SidecarConfig>; world?: ReturnType<typeof meshWorld>; stateDir?: string; clock?: ManualClock; config?: Partial<DiscoveryConfig>; sharedSink?: SharedSink } = {},
 ): Promise<Harness> {
   const clock = opts.clock ?? new ManualClock(T0);
   const core = await testCore({
@@ -73,6 +74,7 @@ export async function harness(
     sidecars: { ...TEST_SIDECARS, ...opts.sidecars },
     sink,
     clock,
+    ...(opts.sharedSink ? { sharedSink: opts.sharedSink } : {}),
   });
   const scoping = core.test.app.scoping;
   if (!scoping) throw new Error('Sidecar scoping is off in this harness');

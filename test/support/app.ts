@@ -14,6 +14,7 @@ import { FileAuditLog } from '../../src/control/audit-log.ts';
 import { FileControlBackend } from '../../src/control/file-backend.ts';
 import type { HttpServerOptions } from '../../src/frontends/http/server.ts';
 import type { LookupObserver, Observation } from '../../src/lookup/lookup.ts';
+import type { SharedSink } from '../../src/reconcile/reconciler.ts';
 import type { Clock } from '../../src/platform/clock.ts';
 import { createLogger } from '../../src/platform/log.ts';
 import { MemorySidecarSink } from '../../src/sinks/memory-sidecar-sink.ts';
@@ -82,6 +83,8 @@ export interface TestAppOptions {
   readonly http?: HttpServerOptions;
   /** Replaces the default observer, which records every observation in `observations`. */
   readonly observer?: LookupObserver;
+  /** Several replicas share the sink; this one leads when isLeader() says so. */
+  readonly sharedSink?: SharedSink;
 }
 
 export interface TestApp {
@@ -141,6 +144,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
     observer: opts.observer ?? { observe: (o) => observations.push(o) },
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.http ? { http: opts.http } : {}),
+    ...(opts.sharedSink ? { sharedSink: opts.sharedSink } : {}),
   });
   running.add(app);
   await app.start({ listen: opts.listen ?? false });

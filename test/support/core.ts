@@ -13,7 +13,9 @@ export interface TestCore extends Core {
   setWorld(w: TestWorld): void;
 }
 
-export async function testCore(opts: { stateDir?: string; world?: TestWorld; config?: Partial<DiscoveryConfig>; sidecars?: TestAppOptions['sidecars']; http?: TestAppOptions['http']; sink?: TestAppOptions['sink']; clock?: TestAppOptions['clock']; observer?: TestAppOptions['observer'] } = {}): Promise<TestCore> {
+export type TestCoreOptions = Pick<TestAppOptions, 'sidecars' | 'http' | 'sink' | 'clock' | 'observer' | 'sharedSink'> & { stateDir?: string; world?: TestWorld; config?: Partial<DiscoveryConfig> };
+
+export async function testCore(opts: TestCoreOptions = {}): Promise<TestCore> {
   const t = await testApp(opts);
   return { ...t.app.core, test: t, stateDir: t.stateDir, observations: t.observations, setWorld: (w) => t.setWorld(w) };
 }
