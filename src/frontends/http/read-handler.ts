@@ -7,6 +7,7 @@ import type { AnswerCache } from './answer-cache.ts';
 import { blockingTimeoutMs, type WaiterRegistry, type WakeReason } from './blocking.ts';
 import { parseQueryString, parseReadOptions, type Query, type ReadOptions, HttpError } from './params.ts';
 import { sendFailure, writeAnswer } from './reply.ts';
+import { EMBEDDED_META, type AnswerMeta } from './upstream-view.ts';
 
 export interface HttpDeps {
   readonly ctx: Core;
@@ -15,6 +16,8 @@ export interface HttpDeps {
   readonly random: () => number;
   /** Called for each blocking query answered (bench instrumentation, tests). */
   readonly onBlockingAnswer?: ((reason: WakeReason) => void) | undefined;
+  /** Upstream facts each answer carries (leader contact, ACL policy); live mode only. */
+  readonly answerMeta?: (() => AnswerMeta) | undefined;
 }
 
 /** One evaluation of an endpoint: its index and a body identified by (slot, version). */
@@ -57,7 +60,7 @@ function send(deps: HttpDeps, req: ReadRequest, reply: ReadReply, o: ReadOptions
     sendFailure(reply, err);
     return;
   }
-  writeAnswer(req, reply, entry, a.index, o.consistency, extraHeaders);
+  writeAnswer(req, reply, entry, a.index, o.consistency, extraHeaders, deps.answerMeta === undefined ? EMBEDDED_META : deps.answerMeta());
 }
 
 const NO_HEADERS: readonly string[] = [];

@@ -6,6 +6,7 @@ import type { CachedAnswer } from './answer-cache.ts';
 import { gzipOf } from './answer-cache.ts';
 import type { Consistency } from './params.ts';
 import { HttpError } from './params.ts';
+import type { AnswerMeta } from './upstream-view.ts';
 
 export const TEXT = 'text/plain; charset=utf-8';
 export const JSON_TYPE = 'application/json';
@@ -22,15 +23,15 @@ function acceptsGzip(req: ReadRequest): boolean {
  * The reply is hijacked, so fastify's serializer and header handling are skipped; its response
  * listeners (onResponse: metrics) still run on 'finish'.
  */
-export function writeAnswer(req: ReadRequest, reply: ReadReply, entry: CachedAnswer, index: number, consistency: Consistency, extraHeaders: readonly string[]): void {
+export function writeAnswer(req: ReadRequest, reply: ReadReply, entry: CachedAnswer, index: number, consistency: Consistency, extraHeaders: readonly string[], meta: AnswerMeta): void {
   const gz = acceptsGzip(req) ? gzipOf(entry) : null;
   const body = gz ?? entry.body;
   const headers = [
-    'X-Consul-Default-Acl-Policy', 'allow',
+    'X-Consul-Default-Acl-Policy', meta.aclPolicy,
     'X-Consul-Effective-Consistency', consistency,
     'X-Consul-Index', String(index > 0 ? index : 1),
-    'X-Consul-Knownleader', 'true',
-    'X-Consul-Lastcontact', '0',
+    'X-Consul-Knownleader', meta.knownLeader,
+    'X-Consul-Lastcontact', meta.lastContact,
     'Vary', 'Accept-Encoding',
     'Content-Type', JSON_TYPE,
     'Content-Length', String(body.length),

@@ -11,11 +11,15 @@ import { createHttpMetrics } from './metrics.ts';
 import type { HttpDeps } from './read-handler.ts';
 import { sendError, setFailureLog, TEXT } from './reply.ts';
 import { FastPath } from './fast-path.ts';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseHostPort, type HostPort } from '../../platform/host-port.ts';
 import { registerAgentRoutes, type AgentIdentity } from './routes-agent.ts';
 import { catalogServiceHandler, registerCatalogRoutes } from './routes-catalog.ts';
 import { healthServiceHandler, registerHealthRoutes } from './routes-health.ts';
+import { buildLiveMode, type LiveMode } from './live-mode.ts';
+import type { UpstreamConsul } from './upstream-view.ts';
+
+export type { UpstreamConsul } from './upstream-view.ts';
 
 export interface HttpServerOptions {
   /** `ip:port` reported by /v1/status/leader and peers; default: the httpAddr host with port 8300. */
@@ -26,6 +30,11 @@ export interface HttpServerOptions {
   readonly random?: () => number;
   /** Called after each blocking query is answered (bench instrumentation). */
   readonly onBlockingAnswer?: (reason: WakeReason) => void;
+  /**
+   * Live mode: the upstream Consul agent. Requests Discovery does not answer go there as they
+   * came, and everything does while the kill-switch is on (live-gate.ts). Absent: embedded mode.
+   */
+  readonly upstream?: UpstreamConsul;
 }
 
 export interface HttpFrontEnd {
@@ -55,12 +64,14 @@ const UI_DISABLED = 'Consul Agent: UI disabled. To enable, set ui_config.enabled
 /** `agent`: this agent's own registrations, written through the agent endpoints. */
 export async function buildHttpServer(ctx: Core, agent: AgentRegistrations, opts: HttpServerOptions = {}): Promise<HttpFrontEnd> {
   const waiters = new WaiterRegistry();
+  const live: LiveMode | null = opts.upstream ? buildLiveMode(ctx, opts.upstream) : null;
   const deps: HttpDeps = {
     ctx,
     cache: new AnswerCache(),
     waiters,
     random: opts.random ?? Math.random,
     onBlockingAnswer: opts.onBlockingAnswer,
+    answerMeta: live?.answerMeta,
   };
   const metrics = createHttpMetrics(ctx.registry, () => waiters.size);
   const unsubscribe = ctx.bus.subscribe(waiters.onChange);
@@ -88,9 +99,17 @@ export async function buildHttpServer(ctx: Core, agent: AgentRegistrations, opts
     loggerInstance: logger,
     // The hottest reads skip fastify's lifecycle (fast-path.ts); everything else is fastify's.
     serverFactory: (handler) => {
-      const server = createServer((req, res) => {
+      const local = (req: IncomingMessage, res: ServerResponse): void => {
         if (!fast.serve(req, res)) handler(req, res);
-      });
+      };
+      const gate = live?.gate;
+      const server = createServer(
+        gate
+          ? (req, res) => {
+              if (!gate.route(req, res, local)) local(req, res);
+            }
+          : local,
+      );
       // fastify applies these to servers it creates itself, not to a factory's.
       server.keepAliveTimeout = 72_000;
       server.requestTimeout = 0;
@@ -118,6 +137,7 @@ export async function buildHttpServer(ctx: Core, agent: AgentRegistrations, opts
   app.addHook('preClose', (done) => {
     closing = true;
     fast.closing = true;
+    live?.close();
     waiters.drain();
     done();
   });
@@ -164,6 +184,7 @@ export async function buildHttpServer(ctx: Core, agent: AgentRegistrations, opts
       unsubscribe();
       waiters.drain();
       await app.close();
+      live?.destroy();
     },
   };
 }
