@@ -16,7 +16,7 @@ import type { HttpServerOptions } from '../../src/frontends/http/server.ts';
 import type { LookupObserver, Observation } from '../../src/lookup/lookup.ts';
 import type { SharedSink } from '../../src/reconcile/reconciler.ts';
 import type { Clock } from '../../src/platform/clock.ts';
-import { createLogger } from '../../src/platform/log.ts';
+import { createLogger, type Logger } from '../../src/platform/log.ts';
 import { MemorySidecarSink } from '../../src/sinks/memory-sidecar-sink.ts';
 import type { SidecarSink } from '../../src/sinks/sidecar-sink.ts';
 import type { Source, SourceListener, SourceStatus } from '../../src/sources/source.ts';
@@ -85,6 +85,8 @@ export interface TestAppOptions {
   readonly observer?: LookupObserver;
   /** Several replicas share the sink; this one leads when isLeader() says so. */
   readonly sharedSink?: SharedSink;
+  /** The app's logger; default silent (or TEST_LOG_LEVEL). */
+  readonly log?: Logger;
 }
 
 export interface TestApp {
@@ -131,7 +133,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const sink = opts.sink ?? new MemorySidecarSink();
   const observations: Observation[] = [];
   const app = await buildApp(config, {
-    log: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
+    log: opts.log ?? createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
     sources: [
       { part: 'consul', source: consul },
       { part: 'kube', source: kube },

@@ -13,7 +13,7 @@ export interface TestCore extends Core {
   setWorld(w: TestWorld): void;
 }
 
-export type TestCoreOptions = Pick<TestAppOptions, 'sidecars' | 'http' | 'sink' | 'clock' | 'observer' | 'sharedSink'> & { stateDir?: string; world?: TestWorld; config?: Partial<DiscoveryConfig> };
+export type TestCoreOptions = Pick<TestAppOptions, 'sidecars' | 'http' | 'sink' | 'clock' | 'observer' | 'sharedSink' | 'log'> & { stateDir?: string; world?: TestWorld; config?: Partial<DiscoveryConfig> };
 
 export async function testCore(opts: TestCoreOptions = {}): Promise<TestCore> {
   const t = await testApp(opts);
