@@ -1,0 +1,120 @@
+// One blocking-query loop, following Consul's rules for clients (docs/adr/0008-consul-watch-layout.md):
+// the first request (and the first after an index reset) is a plain read; after it each request
+// blocks on the last index, which is reset to 0 when the upstream's goes backwards and is never
+// below 1 otherwise; a token bucket (burst 2, one per 500 ms) paces the loop; a failure waits a
+// jittered, growing delay (1 s up to 30 s). Whether anything changed is for the handler to
+// decide by comparing contents: a new index alone is not a change.
+
+import type { Clock } from '../../platform/clock.ts';
+import { Backoff, TokenBucket, pause } from './pacing.ts';
+import type { UpstreamHttp } from './upstream-http.ts';
+import { readIndex, readJson } from './upstream-json.ts';
+
+/** What a request was for, as the metrics label it. */
+export type RequestKind = 'services' | 'health-state' | 'nodes' | 'hot' | 'read' | 'probe' | 'node-services' | 'node-health';
+
+export interface AnswerInfo {
+  /** X-Consul-Index of this answer. */
+  readonly index: number;
+  /** The index the request blocked on (0: a plain read). */
+  readonly previous: number;
+  /** The index went backwards (a snapshot restore upstream): the loop starts over from a plain read. */
+  readonly backwards: boolean;
+  /** The request waited parked on its index, without a pause from the token bucket before it. */
+  readonly parked: boolean;
+}
+
+export interface WatchSpec {
+  readonly kind: RequestKind;
+  /** Path without the query, its parts already encoded. */
+  readonly path: string;
+  /** Query parameters other than index and wait ("stale", "stale&cached", …). */
+  readonly params: string;
+  /** Index to block on from the first request (0: start with a plain read). */
+  readonly startIndex?: number;
+  /** A good answer; throws MalformedAnswer when the body cannot be used (the index then stays where it was). */
+  readonly onAnswer: (body: unknown, info: AnswerInfo) => void;
+}
+
+export interface WatchDeps {
+  readonly http: UpstreamHttp;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly waitMs: number;
+  /** Every request's result, for metrics, reachability and the log (error null: a good answer). */
+  readonly outcome: (kind: RequestKind, path: string, startedAt: number, error: unknown) => void;
+}
+
+/** Consul adds up to wait/16 of jitter to a blocking wait; the slack covers the network and a slow body. */
+export function blockingTimeoutMs(waitMs: number): number {
+  return Math.ceil(waitMs + waitMs / 16 + Math.min(10_000, Math.max(500, waitMs / 8)));
+}
+
+/** A plain read answers at once; this long without an answer means the upstream hangs. */
+export function readTimeoutMs(waitMs: number): number {
+  return Math.min(10_000, Math.max(2_000, waitMs));
+}
+
+export class BlockingWatch {
+  readonly #deps: WatchDeps;
+  readonly #spec: WatchSpec;
+  readonly #abort = new AbortController();
+  readonly #bucket: TokenBucket;
+  readonly #backoff: Backoff;
+  #index: number;
+
+  constructor(deps: WatchDeps, spec: WatchSpec, parent: AbortSignal) {
+    this.#deps = deps;
+    this.#spec = spec;
+    this.#index = spec.startIndex ?? 0;
+    this.#bucket = new TokenBucket(deps.clock);
+    this.#backoff = new Backoff(deps.random);
+    if (parent.aborted) this.#abort.abort();
+    else parent.addEventListener('abort', () => this.#abort.abort(), { once: true });
+  }
+
+  get index(): number {
+    return this.#index;
+  }
+
+  start(): void {
+    void this.#loop();
+  }
+
+  stop(): void {
+    this.#abort.abort();
+  }
+
+  async #loop(): Promise<void> {
+    const { http, clock, waitMs, outcome } = this.#deps;
+    const { kind, path, params } = this.#spec;
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      let paced = false;
+      for (let wait = this.#bucket.take(); wait > 0 && !signal.aborted; wait = this.#bucket.take()) {
+        paced = true;
+        await pause(clock, wait, signal);
+      }
+      if (signal.aborted) return;
+      const previous = this.#index;
+      const blocking = previous > 0;
+      const query = blocking ? `${params}&index=${previous}&wait=${waitMs}ms` : params;
+      const startedAt = clock.now();
+      try {
+        const answer = await http.get(path, query, blocking ? blockingTimeoutMs(waitMs) : readTimeoutMs(waitMs), signal);
+        if (signal.aborted) return;
+        const index = readIndex(answer.index);
+        const body = readJson(answer.body);
+        const backwards = index < previous;
+        this.#spec.onAnswer(body, { index, previous, backwards, parked: blocking && !paced });
+        this.#index = backwards ? 0 : Math.max(1, index);
+        this.#backoff.reset();
+        outcome(kind, path, startedAt, null);
+      } catch (err) {
+        if (signal.aborted) return;
+        outcome(kind, path, startedAt, err);
+        await pause(clock, this.#backoff.next(), signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,351 @@
+// Follows the upstream catalog with the layout of docs/adr/0008-consul-watch-layout.md: three wide
+// blocking watches say what changed (the service list, the non-passing checks, the node list), the
+// pool reads what they name in full, hot services have their own blocking watch, and index probes
+// find what the wide watches cannot place. Everything lands in the CatalogModel; the source
+// decides when to deliver.
+
+import type { Clock, Timer } from '../../platform/clock.ts';
+import type { Logger } from '../../platform/log.ts';
+import type { AnswerInfo, RequestKind, WatchDeps } from './blocking-watch.ts';
+import { BlockingWatch, readTimeoutMs } from './blocking-watch.ts';
+import type { CatalogModel } from './catalog-model.ts';
+import type { CheckStates } from './change-detection.ts';
+import { checkStates, diffCheckStates } from './change-detection.ts';
+import { HotWatches } from './hot-watches.ts';
+import { Backoff } from './pacing.ts';
+import type { PoolJob } from './read-pool.ts';
+import { ReadPool } from './read-pool.ts';
+import type { UpstreamHttp } from './upstream-http.ts';
+import type { OutcomeClass } from './upstream-monitor.ts';
+import type { Conversion } from './upstream-json.ts';
+import { MalformedAnswer, readCheckStates, readIndex, readJson, readNodeLevelChecks, readNodeServiceNames, readNodes, readServiceInstances, readServiceList } from './upstream-json.ts';
+
+/** No instance has an empty node name, so this filter leaves `[]` and the service's real index. */
+export const PROBE_FILTER = 'Node.Node == ""';
+const HEALTH_FILTER = 'Status != "passing"';
+/** Probes per second while looking for an unlocated change (docs/adr/0008-consul-watch-layout.md). */
+const FAST_PROBES_PER_SECOND = 2000;
+/** How long the other watches get to place a change the service list shows before it counts as unlocated. */
+const LOCATE_GRACE_MS = 250;
+
+export interface FollowerDeps {
+  readonly name: string;
+  readonly http: UpstreamHttp;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly log: Logger;
+  readonly waitMs: number;
+  readonly probeSweepMs: number;
+  readonly poolSize: number;
+  readonly hotCapacity: number;
+  readonly hotServices: () => readonly string[];
+  readonly model: CatalogModel;
+  readonly conv: Conversion;
+  readonly record: (kind: RequestKind, path: string, startedAt: number, err: unknown) => OutcomeClass;
+  /** The model changed (after the first sync). */
+  readonly changed: () => void;
+  /** The model is complete for the first time. */
+  readonly synced: () => void;
+}
+
+export function servicePath(name: string): string {
+  return `/v1/health/service/${encodeURIComponent(name)}`;
+}
+
+export class CatalogFollower {
+  readonly #deps: FollowerDeps;
+  readonly #model: CatalogModel;
+  readonly #abort = new AbortController();
+  readonly #watchDeps: WatchDeps;
+  readonly #pool: ReadPool;
+  readonly #hot: HotWatches;
+  readonly #retries = new Map<string, Backoff>();
+  readonly #poolBackoff: Backoff;
+  readonly #baselines = new Set<'services' | 'health' | 'nodes'>();
+  #checks: CheckStates = new Map();
+  #readsStarted = false;
+  #synced = false;
+  /** Upstream catalog index (the service list's). */
+  #servicesIndex = 0;
+  /** Bumped when an upstream index goes backwards: answers to requests sent before are dropped. */
+  #epoch = 0;
+  /** Highest service index any read, probe or hot watch has seen since the last reset. */
+  #maxServiceIndex = 0;
+  #unlocatedAt: number | null = null;
+  #locating = false;
+  #movedSinceSweep = false;
+  #sweepTimer: Timer | null = null;
+  #datacenterWarned = false;
+
+  constructor(deps: FollowerDeps) {
+    this.#deps = deps;
+    this.#model = deps.model;
+    this.#poolBackoff = new Backoff(deps.random);
+    this.#watchDeps = { http: deps.http, clock: deps.clock, random: deps.random, waitMs: deps.waitMs, outcome: (kind, path, startedAt, err) => void deps.record(kind, path, startedAt, err) };
+    this.#pool = new ReadPool(deps.clock, deps.poolSize, (job) => this.#runJob(job));
+    this.#hot = new HotWatches({
+      watchDeps: this.#watchDeps,
+      clock: deps.clock,
+      capacity: deps.hotCapacity,
+      ranked: deps.hotServices,
+      model: deps.model,
+      signal: this.#abort.signal,
+      onAnswer: (key, body, info) => this.#onHot(key, body, info),
+      onDropped: (key) => this.#pool.add({ kind: 'probe', key }),
+    });
+  }
+
+  get servicesIndex(): number {
+    return this.#servicesIndex;
+  }
+
+  get hotCount(): number {
+    return this.#hot.size;
+  }
+
+  start(): void {
+    const watch = (kind: RequestKind, path: string, params: string, onAnswer: (body: unknown, info: AnswerInfo) => void): void =>
+      new BlockingWatch(this.#watchDeps, { kind, path, params, onAnswer }, this.#abort.signal).start();
+    watch('services', '/v1/catalog/services', 'stale', (body, info) => this.#onServices(body, info));
+    watch('health-state', '/v1/health/state/any', `stale&filter=${encodeURIComponent(HEALTH_FILTER)}`, (body, info) => this.#onHealth(body, info));
+    watch('nodes', '/v1/catalog/nodes', 'stale', (body, info) => this.#onNodes(body, info));
+  }
+
+  stop(): void {
+    this.#abort.abort();
+    this.#pool.stop();
+    this.#hot.stop();
+    this.#sweepTimer?.cancel();
+    this.#sweepTimer = null;
+  }
+
+  /** The upstream answers again after an outage: catch up on what the watches may have missed. */
+  recovered(): void {
+    this.#sweep(true);
+  }
+
+  // ---- the wide watches --------------------------------------------------------------------
+
+  #onServices(body: unknown, info: AnswerInfo): void {
+    const listed = readServiceList(body);
+    this.#noteWatch(info);
+    this.#servicesIndex = info.index;
+    const { named, removed } = this.#model.setServiceList(listed);
+    for (const key of removed) {
+      this.#hot.remove(key);
+      this.#retries.delete(`read\0${key}`);
+    }
+    if (this.#baseline('services')) return;
+    if (this.#readsStarted) for (const key of named) this.#requestRead(key);
+    if (removed.length > 0 && this.#synced) this.#deps.changed();
+    const moved = info.previous > 0 && info.index !== info.previous;
+    if (this.#synced && moved) {
+      // A wake-up after a pause may hold several changes: only a parked one is placed by what it names.
+      if (!info.parked) this.#sweep(true);
+      else if (named.length === 0 && removed.length === 0) this.#suspectUnlocated(info.index);
+    }
+    this.#maybeSynced();
+  }
+
+  #onHealth(body: unknown, info: AnswerInfo): void {
+    const next = checkStates(readCheckStates(body));
+    this.#noteWatch(info);
+    const before = this.#checks;
+    this.#checks = next;
+    if (this.#baseline('health') || !this.#readsStarted) return;
+    const named = diffCheckStates(before, next);
+    for (const key of named.services) this.#requestRead(key);
+    for (const node of named.nodes) this.#nodeNamed(node);
+  }
+
+  #onNodes(body: unknown, info: AnswerInfo): void {
+    const nodes = readNodes(body, this.#deps.conv);
+    this.#checkDatacenter();
+    this.#noteWatch(info);
+    const changed = this.#model.setNodes(nodes);
+    if (this.#baseline('nodes') || !this.#readsStarted) return;
+    for (const node of changed) this.#pool.add({ kind: 'node-services', key: node });
+    if (changed.length > 0 && this.#synced) this.#deps.changed();
+  }
+
+  #onHot(key: string, body: unknown, info: AnswerInfo): void {
+    const read = readServiceInstances(body, this.#deps.conv);
+    this.#checkDatacenter();
+    this.#noteWatch(info);
+    this.#noteServiceIndex(info.index);
+    if (info.index < this.#model.indexOf(key)) return;
+    if (this.#model.applyService(key, read.instances, info.index) && this.#synced) this.#deps.changed();
+  }
+
+  /** Bookkeeping common to every watch answer: index resets, and whether anything moved upstream. */
+  #noteWatch(info: AnswerInfo): void {
+    if (info.backwards) this.#indexReset();
+    if (info.previous > 0 && info.index !== info.previous) this.#movedSinceSweep = true;
+  }
+
+  #baseline(which: 'services' | 'health' | 'nodes'): boolean {
+    if (this.#baselines.has(which)) return false;
+    this.#baselines.add(which);
+    // Full reads start once all three watches have a first answer, so no change can fall between
+    // a watch's first answer and the reads it would otherwise have to name.
+    if (this.#baselines.size === 3 && !this.#readsStarted) {
+      this.#readsStarted = true;
+      for (const key of this.#model.keys()) this.#requestRead(key);
+      this.#maybeSynced();
+    }
+    return true;
+  }
+
+  /** A node-level check changed: every service on the node changed; a node without services needs its checks read. */
+  #nodeNamed(node: string): void {
+    const services = this.#model.servicesOnNode(node);
+    for (const key of services) this.#requestRead(key);
+    if (services.length === 0 && this.#model.nodeListed(node)) this.#pool.add({ kind: 'node-health', key: node });
+  }
+
+  #requestRead(key: string): void {
+    if (!this.#model.has(key) || this.#hot.has(key)) return;
+    this.#pool.add({ kind: 'read', key });
+  }
+
+  #indexReset(): void {
+    this.#epoch++;
+    this.#maxServiceIndex = 0;
+    this.#model.resetIndexes();
+    this.#deps.log.info({ source: this.#deps.name }, `${this.#deps.name}: an upstream index went backwards (a restored snapshot); reading every service again`);
+    this.#hot.restartAll();
+    if (this.#synced) this.#sweep(true);
+    else if (this.#readsStarted) for (const key of this.#model.keys()) this.#requestRead(key);
+  }
+
+  #checkDatacenter(): void {
+    const foreign = this.#deps.conv.foreignDatacenter;
+    if (foreign === null || this.#datacenterWarned) return;
+    this.#datacenterWarned = true;
+    this.#deps.log.warn({ source: this.#deps.name, upstream: foreign }, `${this.#deps.name}: the upstream reports datacenter ${JSON.stringify(foreign)}, Discovery answers as ${JSON.stringify(this.#deps.conv.datacenter)}`);
+  }
+
+  // ---- sync and sweeps ---------------------------------------------------------------------
+
+  #maybeSynced(): void {
+    if (this.#synced || !this.#readsStarted || this.#abort.signal.aborted || !this.#model.servicesComplete()) return;
+    const missing = this.#model.nodesWithoutChecks();
+    if (missing.length > 0) {
+      for (const node of missing) this.#pool.add({ kind: 'node-health', key: node });
+      return;
+    }
+    this.#synced = true;
+    this.#deps.synced();
+    this.#hot.refresh();
+    this.#scheduleSweep();
+  }
+
+  #scheduleSweep(): void {
+    this.#sweepTimer = this.#deps.clock.setTimer(this.#deps.probeSweepMs, () => {
+      // Nothing moved upstream since the last sweep: nothing for a sweep to find.
+      if (this.#movedSinceSweep) this.#sweep(false);
+      this.#scheduleSweep();
+    });
+  }
+
+  /** Probe every service without a hot watch; fast: at the unlocated-change rate, else spread over the sweep period. */
+  #sweep(fast: boolean): void {
+    if (!this.#synced || this.#abort.signal.aborted) return;
+    this.#movedSinceSweep = false;
+    const keys = [...this.#model.keys()].filter((k) => !this.#hot.has(k) && this.#model.hasData(k));
+    if (fast) this.#pool.setProbeRate(FAST_PROBES_PER_SECOND);
+    else if (this.#pool.probesQueued === 0) this.#pool.setProbeRate(keys.length / ((0.9 * this.#deps.probeSweepMs) / 1000));
+    for (const key of keys) this.#pool.add({ kind: 'probe', key });
+  }
+
+  /** The service list moved and named nothing: unless a read placed it meanwhile, find it by probing. */
+  #suspectUnlocated(index: number): void {
+    this.#unlocatedAt = Math.max(this.#unlocatedAt ?? 0, index);
+    if (this.#locating) return;
+    this.#locating = true;
+    const timer = this.#deps.clock.setTimer(LOCATE_GRACE_MS, () => {
+      void this.#pool.whenUrgentDone().then(() => {
+        this.#locating = false;
+        const at = this.#unlocatedAt;
+        this.#unlocatedAt = null;
+        if (at !== null && this.#maxServiceIndex < at) this.#sweep(true);
+      });
+    });
+    this.#abort.signal.addEventListener('abort', () => timer.cancel(), { once: true });
+  }
+
+  #noteServiceIndex(index: number): void {
+    if (index > this.#maxServiceIndex) this.#maxServiceIndex = index;
+  }
+
+  // ---- pool jobs ---------------------------------------------------------------------------
+
+  async #runJob(job: PoolJob): Promise<void> {
+    const key = job.key;
+    switch (job.kind) {
+      case 'read': {
+        const name = this.#model.nameOf(key);
+        if (name === undefined || this.#hot.has(key)) return;
+        return this.#request(job, 'read', servicePath(name), 'stale', (body, index, epoch) => {
+          const read = readServiceInstances(body, this.#deps.conv);
+          this.#checkDatacenter();
+          this.#noteServiceIndex(index);
+          if (epoch !== this.#epoch || index < this.#model.indexOf(key)) return;
+          if (this.#model.applyService(key, read.instances, index) && this.#synced) this.#deps.changed();
+          this.#maybeSynced();
+        });
+      }
+      case 'probe': {
+        const name = this.#model.nameOf(key);
+        if (name === undefined || this.#hot.has(key) || !this.#model.hasData(key)) return;
+        return this.#request(job, 'probe', servicePath(name), `stale&filter=${encodeURIComponent(PROBE_FILTER)}`, (body, index, epoch) => {
+          if (!Array.isArray(body)) throw new MalformedAnswer('expected a JSON array');
+          this.#noteServiceIndex(index);
+          if (epoch === this.#epoch && index !== this.#model.indexOf(key)) this.#requestRead(key);
+        });
+      }
+      case 'node-services':
+        return this.#request(job, 'node-services', `/v1/catalog/node-services/${encodeURIComponent(key)}`, 'stale', (body) => {
+          const names = readNodeServiceNames(body);
+          const keys = new Set([...names.map((n) => n.toLowerCase()), ...this.#model.servicesOnNode(key)]);
+          for (const k of keys) this.#requestRead(k);
+          if (names.length === 0 && this.#model.nodeListed(key)) this.#pool.add({ kind: 'node-health', key });
+        });
+      case 'node-health':
+        return this.#request(job, 'node-health', `/v1/health/node/${encodeURIComponent(key)}`, 'stale', (body) => {
+          const checks = readNodeLevelChecks(body, key);
+          if (this.#model.nodeListed(key) && this.#model.setNodeChecks(key, checks) && this.#synced) this.#deps.changed();
+          this.#maybeSynced();
+        });
+    }
+  }
+
+  /** One non-blocking request of the pool; failures are retried with backoff (an outage pauses the whole pool). */
+  async #request(job: PoolJob, kind: RequestKind, path: string, query: string, use: (body: unknown, index: number, epoch: number) => void): Promise<void> {
+    const { http, clock, waitMs, record } = this.#deps;
+    const signal = this.#abort.signal;
+    const startedAt = clock.now();
+    const epoch = this.#epoch;
+    const id = `${job.kind}\0${job.key}`;
+    try {
+      const answer = await http.get(path, query, readTimeoutMs(waitMs), signal);
+      if (signal.aborted) return;
+      use(readJson(answer.body), readIndex(answer.index), epoch);
+      this.#retries.delete(id);
+      this.#poolBackoff.reset();
+      record(kind, path, startedAt, null);
+    } catch (err) {
+      if (signal.aborted) return;
+      const outcome = record(kind, path, startedAt, err);
+      if (outcome === 'outage') {
+        this.#pool.pauseFor(this.#poolBackoff.next());
+        // Probes are dropped: the sweep after recovery covers them.
+        if (job.kind !== 'probe') this.#pool.add(job);
+      } else if (outcome === 'refused') {
+        let backoff = this.#retries.get(id);
+        if (!backoff) this.#retries.set(id, (backoff = new Backoff(this.#deps.random)));
+        this.#pool.later(job, backoff.next());
+      }
+    }
+  }
+}
