@@ -13,6 +13,9 @@ import { readIndex, readJson } from './upstream-json.ts';
 /** What a request was for, as the metrics label it. */
 export type RequestKind = 'services' | 'health-state' | 'nodes' | 'hot' | 'read' | 'probe' | 'node-services' | 'node-health';
 
+/** A blocking answer sent after a token-bucket pause counts as parked only if it took at least this long. */
+export const PARKED_MIN_MS = 50;
+
 export interface AnswerInfo {
   /** X-Consul-Index of this answer. */
   readonly index: number;
@@ -20,7 +23,7 @@ export interface AnswerInfo {
   readonly previous: number;
   /** The index went backwards (a snapshot restore upstream): the loop starts over from a plain read. */
   readonly backwards: boolean;
-  /** The request waited parked on its index, without a pause from the token bucket before it. */
+  /** The request blocked on its index and was woken by a change after it was sent (see PARKED_MIN_MS). */
   readonly parked: boolean;
 }
 
@@ -61,6 +64,7 @@ export class BlockingWatch {
   readonly #abort = new AbortController();
   readonly #bucket: TokenBucket;
   readonly #backoff: Backoff;
+  readonly #parent: AbortSignal;
   #index: number;
 
   constructor(deps: WatchDeps, spec: WatchSpec, parent: AbortSignal) {
@@ -69,9 +73,12 @@ export class BlockingWatch {
     this.#index = spec.startIndex ?? 0;
     this.#bucket = new TokenBucket(deps.clock);
     this.#backoff = new Backoff(deps.random);
+    this.#parent = parent;
     if (parent.aborted) this.#abort.abort();
-    else parent.addEventListener('abort', () => this.#abort.abort(), { once: true });
+    else parent.addEventListener('abort', this.#onParentAbort, { once: true });
   }
+
+  readonly #onParentAbort = (): void => this.#abort.abort();
 
   get index(): number {
     return this.#index;
@@ -82,6 +89,7 @@ export class BlockingWatch {
   }
 
   stop(): void {
+    this.#parent.removeEventListener('abort', this.#onParentAbort);
     this.#abort.abort();
   }
 
@@ -103,11 +111,15 @@ export class BlockingWatch {
       try {
         const answer = await http.get(path, query, blocking ? blockingTimeoutMs(waitMs) : readTimeoutMs(waitMs), signal);
         if (signal.aborted) return;
-        const index = readIndex(answer.index);
+        // An index of 0 is never blocked on: it is taken as 1, which is always safe.
+        const index = Math.max(1, readIndex(answer.index));
         const body = readJson(answer.body);
         const backwards = index < previous;
-        this.#spec.onAnswer(body, { index, previous, backwards, parked: blocking && !paced });
-        this.#index = backwards ? 0 : Math.max(1, index);
+        // After a pause of the token bucket, an answer that came at once may hold every change of
+        // the pause; one that waited parked was woken by the first change after it was sent.
+        const parked = blocking && (!paced || clock.now() - startedAt >= PARKED_MIN_MS);
+        this.#spec.onAnswer(body, { index, previous, backwards, parked });
+        this.#index = backwards ? 0 : index;
         this.#backoff.reset();
         outcome(kind, path, startedAt, null);
       } catch (err) {

@@ -4,6 +4,7 @@
 // find what the wide watches cannot place. Everything lands in the CatalogModel; the source
 // decides when to deliver.
 
+import { setMaxListeners } from 'node:events';
 import type { Clock, Timer } from '../../platform/clock.ts';
 import type { Logger } from '../../platform/log.ts';
 import type { AnswerInfo, RequestKind, WatchDeps } from './blocking-watch.ts';
@@ -27,6 +28,8 @@ const HEALTH_FILTER = 'Status != "passing"';
 const FAST_PROBES_PER_SECOND = 2000;
 /** How long the other watches get to place a change the service list shows before it counts as unlocated. */
 const LOCATE_GRACE_MS = 250;
+/** Index resets seen by several watches within this window are one reset. */
+const RESET_DEDUPE_MS = 1000;
 
 export interface FollowerDeps {
   readonly name: string;
@@ -72,12 +75,15 @@ export class CatalogFollower {
   /** Highest service index any read, probe or hot watch has seen since the last reset. */
   #maxServiceIndex = 0;
   #unlocatedAt: number | null = null;
-  #locating = false;
+  #locateTimer: Timer | null = null;
+  #lastResetAt = -Infinity;
   #movedSinceSweep = false;
   #sweepTimer: Timer | null = null;
   #datacenterWarned = false;
 
   constructor(deps: FollowerDeps) {
+    // Every watch and every request of the pool listens on this signal: far more than the default 10.
+    setMaxListeners(0, this.#abort.signal);
     this.#deps = deps;
     this.#model = deps.model;
     this.#poolBackoff = new Backoff(deps.random);
@@ -117,11 +123,13 @@ export class CatalogFollower {
     this.#hot.stop();
     this.#sweepTimer?.cancel();
     this.#sweepTimer = null;
+    this.#locateTimer?.cancel();
+    this.#locateTimer = null;
   }
 
   /** The upstream answers again after an outage: catch up on what the watches may have missed. */
   recovered(): void {
-    this.#sweep(true);
+    this.#sweep('recovered');
   }
 
   // ---- the wide watches --------------------------------------------------------------------
@@ -141,7 +149,7 @@ export class CatalogFollower {
     const moved = info.previous > 0 && info.index !== info.previous;
     if (this.#synced && moved) {
       // A wake-up after a pause may hold several changes: only a parked one is placed by what it names.
-      if (!info.parked) this.#sweep(true);
+      if (!info.parked) this.#sweep('paced');
       else if (named.length === 0 && removed.length === 0) this.#suspectUnlocated(info.index);
     }
     this.#maybeSynced();
@@ -208,13 +216,17 @@ export class CatalogFollower {
     this.#pool.add({ kind: 'read', key });
   }
 
+  /** Every watch sees a restore at about the same time: the first one starts the re-read, the others add nothing. */
   #indexReset(): void {
+    const now = this.#deps.clock.now();
+    if (now - this.#lastResetAt < RESET_DEDUPE_MS) return;
+    this.#lastResetAt = now;
     this.#epoch++;
     this.#maxServiceIndex = 0;
     this.#model.resetIndexes();
     this.#deps.log.info({ source: this.#deps.name }, `${this.#deps.name}: an upstream index went backwards (a restored snapshot); reading every service again`);
     this.#hot.restartAll();
-    if (this.#synced) this.#sweep(true);
+    if (this.#synced) this.#sweep('index-reset');
     else if (this.#readsStarted) for (const key of this.#model.keys()) this.#requestRead(key);
   }
 
@@ -243,17 +255,18 @@ export class CatalogFollower {
   #scheduleSweep(): void {
     this.#sweepTimer = this.#deps.clock.setTimer(this.#deps.probeSweepMs, () => {
       // Nothing moved upstream since the last sweep: nothing for a sweep to find.
-      if (this.#movedSinceSweep) this.#sweep(false);
+      if (this.#movedSinceSweep) this.#sweep('periodic');
       this.#scheduleSweep();
     });
   }
 
-  /** Probe every service without a hot watch; fast: at the unlocated-change rate, else spread over the sweep period. */
-  #sweep(fast: boolean): void {
+  /** Probe every service without a hot watch: the periodic sweep spread over its period, the others at the unlocated-change rate. */
+  #sweep(reason: 'periodic' | 'unlocated' | 'paced' | 'recovered' | 'index-reset'): void {
     if (!this.#synced || this.#abort.signal.aborted) return;
     this.#movedSinceSweep = false;
     const keys = [...this.#model.keys()].filter((k) => !this.#hot.has(k) && this.#model.hasData(k));
-    if (fast) this.#pool.setProbeRate(FAST_PROBES_PER_SECOND);
+    this.#deps.log.debug({ source: this.#deps.name, reason, services: keys.length }, `${this.#deps.name}: index-probe sweep (${reason})`);
+    if (reason !== 'periodic') this.#pool.setProbeRate(FAST_PROBES_PER_SECOND);
     else if (this.#pool.probesQueued === 0) this.#pool.setProbeRate(keys.length / ((0.9 * this.#deps.probeSweepMs) / 1000));
     for (const key of keys) this.#pool.add({ kind: 'probe', key });
   }
@@ -261,17 +274,15 @@ export class CatalogFollower {
   /** The service list moved and named nothing: unless a read placed it meanwhile, find it by probing. */
   #suspectUnlocated(index: number): void {
     this.#unlocatedAt = Math.max(this.#unlocatedAt ?? 0, index);
-    if (this.#locating) return;
-    this.#locating = true;
-    const timer = this.#deps.clock.setTimer(LOCATE_GRACE_MS, () => {
+    if (this.#locateTimer) return;
+    this.#locateTimer = this.#deps.clock.setTimer(LOCATE_GRACE_MS, () => {
       void this.#pool.whenUrgentDone().then(() => {
-        this.#locating = false;
+        this.#locateTimer = null;
         const at = this.#unlocatedAt;
         this.#unlocatedAt = null;
-        if (at !== null && this.#maxServiceIndex < at) this.#sweep(true);
+        if (at !== null && this.#maxServiceIndex < at) this.#sweep('unlocated');
       });
     });
-    this.#abort.signal.addEventListener('abort', () => timer.cancel(), { once: true });
   }
 
   #noteServiceIndex(index: number): void {
