@@ -79,9 +79,20 @@ export class UpstreamHttp {
 
   /**
    * GET `path?query`. Resolves with any complete HTTP answer whose status is 2xx; rejects with an
-   * UpstreamError otherwise (non-2xx: kind `status`, the start of the body in the message).
+   * UpstreamError otherwise (non-2xx: kind `status`, the start of the body in the message). A
+   * connection that breaks (a keep-alive socket the server or a proxy closed, a parked query's
+   * socket dropped) is tried once more at once: only a second failure says the upstream is down.
    */
-  get(path: string, query: string, timeoutMs: number, signal: AbortSignal): Promise<UpstreamAnswer> {
+  async get(path: string, query: string, timeoutMs: number, signal: AbortSignal): Promise<UpstreamAnswer> {
+    try {
+      return await this.#attempt(path, query, timeoutMs, signal);
+    } catch (err) {
+      if (!(err instanceof UpstreamError) || err.kind !== 'unreachable' || signal.aborted || this.#stopped) throw err;
+      return this.#attempt(path, query, timeoutMs, signal);
+    }
+  }
+
+  #attempt(path: string, query: string, timeoutMs: number, signal: AbortSignal): Promise<UpstreamAnswer> {
     return new Promise<UpstreamAnswer>((resolve, reject) => {
       if (this.#stopped || signal.aborted) return reject(new UpstreamError('aborted', 'stopped'));
       const headers: Record<string, string> = { accept: 'application/json' };
