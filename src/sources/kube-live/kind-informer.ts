@@ -191,6 +191,8 @@ export class KindInformer<K extends KindName> {
       throw err;
     }
     // ListWatch applies the items right after this returns, then opens the watch (#openWatch).
+    // A complete LIST is fresh data: the kind follows the server again.
+    this.#supervisor.following();
     this.#listApplied = true;
     this.#resourceVersion = resourceVersion;
     return { metadata: { resourceVersion }, items };

@@ -47,6 +47,9 @@ interface Built<T> {
   items: readonly T[];
 }
 
+/** After every kind watches again, wait at least this long for the changes a resumed watch replays before leaving stale. */
+const RECOVERY_SETTLE_MS = 100;
+
 function sortedValues<T>(values: ReadonlyMap<string, T>): T[] {
   return [...values.keys()].sort().map((k) => values.get(k)!);
 }
@@ -68,6 +71,7 @@ export class KubeLiveSource implements Source<KubeSnapshot> {
   #loads = 0;
   #stale = false;
   #staleTimer: Timer | null = null;
+  #recoverTimer: Timer | null = null;
 
   constructor(opts: KubeLiveOptions) {
     const server = opts.kubeConfig.getCurrentCluster()?.server;
@@ -144,6 +148,8 @@ export class KubeLiveSource implements Source<KubeSnapshot> {
     this.#deliverTimer = null;
     this.#staleTimer?.cancel();
     this.#staleTimer = null;
+    this.#recoverTimer?.cancel();
+    this.#recoverTimer = null;
   }
 
   #changed(): void {
@@ -193,7 +199,11 @@ export class KubeLiveSource implements Source<KubeSnapshot> {
     return items;
   }
 
-  /** Stale once any kind has been failing for staleAfterMs; following again once every kind watches. */
+  /**
+   * Stale once any kind has been failing for staleAfterMs. Current again once every kind watches
+   * and the events a resumed watch sends first (what changed meanwhile) had time to arrive: the
+   * world leaves kube-stale with the cluster as it is now, not as it was before the outage.
+   */
   #checkStale(): void {
     if (this.#stopped) return;
     const now = this.#opts.clock.now();
@@ -205,9 +215,16 @@ export class KubeLiveSource implements Source<KubeSnapshot> {
     if (since === null) {
       this.#staleTimer?.cancel();
       this.#staleTimer = null;
-      if (this.#stale) this.#setStale(false);
+      if (this.#stale && !this.#recoverTimer) {
+        this.#recoverTimer = this.#opts.clock.setTimer(Math.max(this.#deliverEveryMs, RECOVERY_SETTLE_MS), () => {
+          this.#recoverTimer = null;
+          if (this.#stale) this.#setStale(false);
+        });
+      }
       return;
     }
+    this.#recoverTimer?.cancel();
+    this.#recoverTimer = null;
     const due = since + this.#staleAfterMs - now;
     if (due <= 0) {
       if (!this.#stale) this.#setStale(true);

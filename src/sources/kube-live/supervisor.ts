@@ -100,7 +100,7 @@ export class Supervisor {
     return this.#backoff.next();
   }
 
-  /** A watch is open: the informer follows the server again. */
+  /** A LIST succeeded or a watch is open: the informer follows the server again. */
   following(): void {
     const now = this.#deps.clock.now();
     this.#followingSince ??= now;
