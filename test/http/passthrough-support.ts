@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { UpstreamConsul } from '../../src/frontends/http/server.ts';
+import type { Clock } from '../../src/platform/clock.ts';
 import type { Logger } from '../../src/platform/log.ts';
 import { testCore } from '../support/core.ts';
 import type { Server } from './support.ts';
@@ -99,17 +100,11 @@ export class TestUpstream implements UpstreamConsul {
 }
 
 /** Discovery in live mode in front of `upstream`, listening on 127.0.0.1 (a free port). */
-export async function startLiveServer(upstream: UpstreamConsul, o: { log?: Logger } = {}): Promise<Server> {
-  const core = await testCore({ http: { upstream }, ...(o.log ? { log: o.log } : {}) });
+export async function startLiveServer(upstream: UpstreamConsul, o: { log?: Logger; clock?: Clock } = {}): Promise<Server> {
+  const core = await testCore({ http: { upstream }, ...(o.log ? { log: o.log } : {}), ...(o.clock ? { clock: o.clock } : {}) });
   const front = core.test.app.http;
   const { port } = await front.listen('127.0.0.1:0');
   return { core, front, port, close: () => core.test.stop() };
-}
-
-/** Text of one metric in the test app's registry (Prometheus exposition format). */
-export async function metricText(s: Server, name: string): Promise<string> {
-  const m = s.core.registry.getSingleMetric(name);
-  return m ? (await s.core.registry.getSingleMetricAsString(name)) : '';
 }
 
 /** The value of the sample of `name` whose labels include every given pair; 0 when there is none. */
@@ -124,3 +119,11 @@ export async function metricValue(s: Server, name: string, labels: Record<string
   }
   return sum;
 }
+
+/** The HAProxy nodes of the standard test world (test/support/world-fixtures.ts), as catalog registrations for a Consul double. */
+export const STANDARD_REGISTRATIONS: readonly object[] = [
+  { Node: 'haproxy-reviews-1', Address: '10.1.0.1', Service: { ID: 'reviews-haproxy-reviews-1', Service: 'reviews', Port: 9080, Tags: ['v1', 'primary'] } },
+  { Node: 'haproxy-reviews-2', Address: '10.1.0.2', Service: { ID: 'reviews-haproxy-reviews-2', Service: 'reviews', Port: 9080, Tags: ['v1'] } },
+  { Node: 'haproxy-ratings-1', Address: '10.1.1.1', Service: { ID: 'ratings-haproxy-ratings-1', Service: 'ratings', Port: 9080 } },
+  { Node: 'haproxy-details-1', Address: '10.1.2.1', Service: { ID: 'details-haproxy-details-1', Service: 'details', Port: 9080 } },
+];
