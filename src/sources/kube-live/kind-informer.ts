@@ -70,6 +70,8 @@ export interface KindInformerDeps {
   readonly changed: () => void;
   /** Synced, failing, or following again. */
   readonly stateChanged: () => void;
+  /** The kind went from following to failing (once per outage). */
+  readonly outage: (kind: KindName, message: string) => void;
 }
 
 export interface KindState {
@@ -119,6 +121,7 @@ export class KindInformer<K extends KindName> {
     this.#supervisor = new Supervisor({
       ...deps,
       kind: spec.kind,
+      outage: (message) => deps.outage(spec.kind, message),
       run: () => void informer.start().catch((err: unknown) => this.#onError(err)),
       halt: () => {
         this.#listApplied = false;

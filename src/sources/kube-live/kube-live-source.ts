@@ -95,6 +95,7 @@ export class KubeLiveSource implements Source<KubeSnapshot> {
       pageSize: opts.pageSize ?? 500,
       changed: () => this.#changed(),
       stateChanged: () => this.#stateChanged(),
+      outage: (kind, message) => this.#outage(kind, message),
     };
     this.#informers = {
       Namespace: new KindInformer(KIND_SPECS.Namespace, deps),
@@ -168,6 +169,16 @@ export class KubeLiveSource implements Source<KubeSnapshot> {
       this.#deliver();
     }
     this.#checkStale();
+  }
+
+  /** Each outage of a kind is one failure for the listener; its retries are not. */
+  #outage(kind: KindName, message: string): void {
+    if (this.#stopped || !this.#listener) return;
+    try {
+      this.#listener.error(new Error(`${kind}: ${message}`));
+    } catch (err) {
+      this.#opts.log.error({ source: this.name, err }, `${this.name}: the error listener failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   #deliver(): void {

@@ -26,6 +26,8 @@ export interface SupervisorDeps {
   readonly halt: () => void;
   /** Failing, or following again. */
   readonly stateChanged: () => void;
+  /** The informer went from following to failing (once per outage, not per retry). */
+  readonly outage: (message: string) => void;
 }
 
 export class Supervisor {
@@ -132,6 +134,7 @@ export class Supervisor {
       this.#failingSince = now;
       this.#outages++;
       log.warn(fields, `kubernetes ${kind}: ${message}; retrying in ${delay} ms`);
+      this.#deps.outage(message);
     } else {
       log.debug(fields, `kubernetes ${kind}: still failing: ${message}; retrying in ${delay} ms`);
     }
