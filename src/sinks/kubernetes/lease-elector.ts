@@ -17,6 +17,7 @@ import { errorMessage } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/log.ts';
 import { apiFailure, isConflict, isNotFound } from './api-errors.ts';
 import { leaseRecord, leaseSpec, sameRecord, type LeaseRecord } from './lease-record.ts';
+import { JITTER_FACTOR, leaseTimings, sleepUnlessAborted } from './lease-timing.ts';
 import { requestTimeout } from './request-options.ts';
 
 export interface LeaseElectorOptions {
@@ -51,9 +52,6 @@ export interface LeaseStatus {
   readonly lastError: string | null;
 }
 
-/** client-go's jitter for tries by a replica that does not hold the Lease. */
-const JITTER_FACTOR = 1.2;
-
 export class LeaseElector {
   readonly #api: CoordinationV1Api;
   readonly #o: Required<Omit<LeaseElectorOptions, 'kubeConfig' | 'registry'>>;
@@ -74,14 +72,8 @@ export class LeaseElector {
   #stopped: Promise<void> = Promise.resolve();
 
   constructor(opts: LeaseElectorOptions) {
-    const leaseDurationMs = opts.leaseDurationMs ?? 15_000;
-    const renewDeadlineMs = opts.renewDeadlineMs ?? Math.round((leaseDurationMs * 2) / 3);
-    const retryPeriodMs = opts.retryPeriodMs ?? Math.round((leaseDurationMs * 2) / 15);
     if (!opts.identity) throw new Error('lease elector: identity must not be empty (use the Pod name)');
-    if (!(leaseDurationMs > renewDeadlineMs)) throw new Error(`lease elector: the lease duration (${leaseDurationMs} ms) must be longer than the renew deadline (${renewDeadlineMs} ms)`);
-    if (!(renewDeadlineMs > JITTER_FACTOR * retryPeriodMs)) {
-      throw new Error(`lease elector: the renew deadline (${renewDeadlineMs} ms) must be longer than ${JITTER_FACTOR} × the retry period (${retryPeriodMs} ms)`);
-    }
+    const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = leaseTimings(opts);
     this.#o = {
       namespace: opts.namespace,
       name: opts.name ?? 'discovery-reconciler',
@@ -140,9 +132,14 @@ export class LeaseElector {
 
   async #run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.#tryAcquireOrRenew(signal);
+      try {
+        await this.#tryAcquireOrRenew(signal);
+      } catch (err) {
+        // Whatever went wrong, the next try starts from a fresh read; the deadline still bounds leadership.
+        this.#failed(`lease election try failed: ${errorMessage(err)}`);
+      }
       const wait = this.#leading ? this.#o.retryPeriodMs : this.#o.retryPeriodMs * (1 + JITTER_FACTOR * this.#o.random());
-      await this.#sleep(wait, signal);
+      await sleepUnlessAborted(this.#o.clock, wait, signal);
     }
     await this.#release();
   }
@@ -283,15 +280,4 @@ export class LeaseElector {
     }
   }
 
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        timer.cancel();
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = this.#o.clock.setTimer(ms, done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
 }

@@ -61,7 +61,11 @@ export function normalizeSidecar(o: SidecarObject): SidecarObject {
   return mergeSidecar(null, { object: o, removedHosts: [] });
 }
 
-/** Whether writing `merged` over `cluster` would change anything Discovery owns. */
+/** Whether writing `merged` over `cluster` would change anything Discovery owns (metadata and spec; the API version is the URL's). */
 export function sameSidecar(cluster: SidecarObject, merged: SidecarObject): boolean {
-  return JSON.stringify(normalizeSidecar(cluster)) === JSON.stringify(normalizeSidecar(merged));
+  const owned = (o: SidecarObject) => {
+    const n = normalizeSidecar(o);
+    return JSON.stringify([n.metadata, n.spec]);
+  };
+  return owned(cluster) === owned(merged);
 }
