@@ -55,7 +55,9 @@ test('KV: a CAS write, a read and a CAS miss go through with the caller token in
 test('KV: a blocking read is held by the upstream and wakes with the new value', async () => {
   const first = (await consul.kv.get('app/config')) as { ModifyIndex: number };
   const from = Date.now();
-  const pending = consul.kv.get({ key: 'app/config', index: first.ModifyIndex, wait: '20s' }) as Promise<{ Value: string; ModifyIndex: number }>;
+  // index and wait reach the query string (the client's common options), though its types omit them.
+  const blockingGet = { key: 'app/config', index: first.ModifyIndex, wait: '20s' };
+  const pending = consul.kv.get(blockingGet) as Promise<{ Value: string; ModifyIndex: number }>;
   await eventually(() => assert.equal(double.stats.parked(), 1), 'the read to park at the upstream');
   assert.equal(await metricValue(s, 'discovery_passthrough_inflight', { blocking: 'true' }), 1);
   double.kvSet('app/config', 'v4');
@@ -69,7 +71,7 @@ test('KV: a blocking read is held by the upstream and wakes with the new value',
 });
 
 test('agent registration and deregistration reach the upstream agent', async () => {
-  await consul.agent.service.register({ id: 'orders-1', name: 'orders', port: 8080, check: { ttl: '30s' } });
+  await consul.agent.service.register({ id: 'orders-1', name: 'orders', port: 8080, check: { name: 'orders alive', ttl: '30s', timeout: '1s' } });
   const direct = await call(double.port, '/v1/agent/services', { headers: { 'X-Consul-Token': 'management-secret' } });
   assert.deepEqual(Object.keys(JSON.parse(direct.body) as object), ['orders-1']);
   const viaDiscovery = (await consul.agent.service.list()) as Record<string, { Port: number }>;
