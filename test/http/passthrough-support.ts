@@ -120,10 +120,21 @@ export async function metricValue(s: Server, name: string, labels: Record<string
   return sum;
 }
 
-/** The HAProxy nodes of the standard test world (test/support/world-fixtures.ts), as catalog registrations for a Consul double. */
+/** A catalog registration of one HAProxy instance with its passing service check, as test/support/world-fixtures.ts builds them. */
+function haproxy(service: string, node: string, address: string, tags: string[] = []): object {
+  const id = `${service}-${node}`;
+  return {
+    Node: node,
+    Address: address,
+    Service: { ID: id, Service: service, Port: 9080, Tags: tags },
+    Check: { CheckID: `service:${id}`, Name: `Service '${service}' check`, Status: 'passing', ServiceID: id },
+  };
+}
+
+/** The HAProxy nodes of the standard test world, as catalog registrations for a Consul double. */
 export const STANDARD_REGISTRATIONS: readonly object[] = [
-  { Node: 'haproxy-reviews-1', Address: '10.1.0.1', Service: { ID: 'reviews-haproxy-reviews-1', Service: 'reviews', Port: 9080, Tags: ['v1', 'primary'] } },
-  { Node: 'haproxy-reviews-2', Address: '10.1.0.2', Service: { ID: 'reviews-haproxy-reviews-2', Service: 'reviews', Port: 9080, Tags: ['v1'] } },
-  { Node: 'haproxy-ratings-1', Address: '10.1.1.1', Service: { ID: 'ratings-haproxy-ratings-1', Service: 'ratings', Port: 9080 } },
-  { Node: 'haproxy-details-1', Address: '10.1.2.1', Service: { ID: 'details-haproxy-details-1', Service: 'details', Port: 9080 } },
+  haproxy('reviews', 'haproxy-reviews-1', '10.1.0.1', ['v1', 'primary']),
+  haproxy('reviews', 'haproxy-reviews-2', '10.1.0.2', ['v1']),
+  haproxy('ratings', 'haproxy-ratings-1', '10.1.1.1'),
+  haproxy('details', 'haproxy-details-1', '10.1.2.1'),
 ];
