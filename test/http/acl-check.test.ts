@@ -75,6 +75,10 @@ test("a token the upstream filters gets the upstream's own answer, byte for byte
   assert.equal(via.body, direct.body);
   assert.equal(via.headers['x-consul-results-filtered-by-acls'], 'true');
   assert.equal(via.headers['x-consul-index'], direct.headers['x-consul-index']);
+  // A blocking read holding one of Discovery's indexes is answered by the upstream at once, with its own index.
+  const held = await call(s.port, `/v1/health/service/ratings?index=${indexOf(await call(s.port, '/v1/health/service/reviews', withToken('reader-secret')))}&wait=30s`, withToken('reviews-secret'));
+  assert.equal(held.status, 200);
+  assert.equal(held.headers['x-consul-index'], direct.headers['x-consul-index']);
   // The service list spans every service: filtered for this token, so the upstream's list.
   const services = await call(s.port, '/v1/catalog/services', withToken('reviews-secret'));
   assert.deepEqual(Object.keys(JSON.parse(services.body) as object), ['reviews']);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { eventually } from '../support/eventually.ts';
-import { call, json, MESHED, UNMESHED, type Server } from './support.ts';
+import { call, indexOf, json, MESHED, UNMESHED, type Server } from './support.ts';
 import { metricValue, RawUpstream, seenHeader, startLiveServer, TestUpstream } from './passthrough-support.ts';
 import { isBlockingQuery, TOO_MANY_CONNECTIONS } from '../../src/frontends/http/passthrough.ts';
 
@@ -249,6 +249,15 @@ test("kill-switch on: every request, the fast-path reads included, gets the upst
       assert.deepEqual(comparable(via.rawHeaders), comparable(direct.rawHeaders), path);
     }
     assert.equal(await metricValue(s, 'discovery_passthrough_requests_total', { reason: 'killswitch' }), paths.length);
+
+    // A blocking read holding Discovery's own index: the upstream would sit on it for the whole
+    // wait, so it goes without the index (answered at once; the client then follows the upstream).
+    const parked = await call(s.port, `/v1/health/service/reviews?passing&index=${indexOf(local)}&wait=5m`, { from: MESHED });
+    assert.equal(parked.status, 200);
+    assert.equal(up.seen[up.seen.length - 1]!.url, '/v1/health/service/reviews?passing&wait=5m');
+    // KV indexes are the upstream's own: kept as sent.
+    await call(s.port, `/v1/kv/app?index=${indexOf(local)}`);
+    assert.equal(up.seen[up.seen.length - 1]!.url, `/v1/kv/app?index=${indexOf(local)}`);
   } finally {
     await s.core.control.setMode('hybrid', { actor: 'test', reason: 'test' });
   }

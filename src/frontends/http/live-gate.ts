@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Core } from '../../lookup/core.ts';
 import { callerToken, type AclCheck } from './acl-check.ts';
-import { liveRoute } from './live-routes.ts';
+import { liveRoute, withoutDiscoveryIndex } from './live-routes.ts';
 import type { Passthrough } from './passthrough.ts';
 import type { UpstreamConsul } from './upstream-view.ts';
 
@@ -38,26 +38,26 @@ export class LiveGate {
   route(req: IncomingMessage, res: ServerResponse, local: LocalHandler): boolean {
     if (this.closing) return false;
     const { ctx, upstream, passthrough, acl } = this.#o;
-    if (ctx.control.mode === 'consul-only') {
-      passthrough.forward(req, res, 'killswitch');
-      return true;
-    }
     const url = req.url ?? '/';
     const r = liveRoute(req.method ?? 'GET', url, ctx.config.datacenter);
+    if (ctx.control.mode === 'consul-only') {
+      passthrough.forward(req, res, 'killswitch', 'pass' in r ? url : withoutDiscoveryIndex(url));
+      return true;
+    }
     if ('pass' in r) {
       passthrough.forward(req, res, r.pass);
       return true;
     }
     if (r.scopes.length === 0) return false;
     if (!upstream.synced()) {
-      passthrough.forward(req, res, 'unsynced');
+      passthrough.forward(req, res, 'unsynced', withoutDiscoveryIndex(url));
       return true;
     }
     if (acl === null) return false;
     const verdict = acl.mayRead(callerToken(url, req.headers), r.scopes);
     if (verdict === true) return false;
     if (verdict === false) {
-      passthrough.forward(req, res, 'acl');
+      passthrough.forward(req, res, 'acl', withoutDiscoveryIndex(url));
       return true;
     }
     verdict.then(
@@ -71,6 +71,6 @@ export class LiveGate {
     // Caller gone while its token was checked: nothing to answer.
     if (res.destroyed || res.headersSent) return;
     if (allowed) local(req, res);
-    else this.#o.passthrough.forward(req, res, 'acl');
+    else this.#o.passthrough.forward(req, res, 'acl', withoutDiscoveryIndex(req.url ?? '/'));
   }
 }

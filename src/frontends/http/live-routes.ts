@@ -74,3 +74,34 @@ export function liveRoute(method: string, url: string, datacenter: string): Live
   }
   return scopes.length === 0 ? LOCAL_UNCHECKED : { scopes };
 }
+
+/**
+ * Discovery's X-Consul-Index values follow wall-clock milliseconds (docs/adr/0003-index-clock.md),
+ * far above any raft index an upstream reaches. A caller holding one asks about Discovery's
+ * answers, not the upstream's.
+ */
+export const DISCOVERY_INDEX_FLOOR = 1e12;
+
+/**
+ * A read Discovery answers, passed through instead (kill-switch, before the first sync, a token
+ * the upstream filters), may carry an index Discovery issued. The upstream would hold such a
+ * query for its whole wait even while its data changes (an index above its own: Consul blocks
+ * until the timeout), so the index goes: the upstream answers at once with its own, lower index,
+ * and the client, as Consul's blocking-query contract asks, resets and follows the upstream.
+ */
+export function withoutDiscoveryIndex(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0 || !url.includes('index=', q)) return url;
+  const query = new URLSearchParams(url.slice(q + 1));
+  const index = query.get('index');
+  if (index === null || !/^\d+$/.test(index) || Number(index) < DISCOVERY_INDEX_FLOOR) return url;
+  const kept = url
+    .slice(q + 1)
+    .split('&')
+    .filter((part) => {
+      const eq = part.indexOf('=');
+      const key = eq < 0 ? part : part.slice(0, eq);
+      return key !== 'index';
+    });
+  return kept.length === 0 ? url.slice(0, q) : `${url.slice(0, q)}?${kept.join('&')}`;
+}

@@ -67,13 +67,13 @@ export class Passthrough {
     return this.#blocking;
   }
 
-  forward(req: IncomingMessage, res: ServerResponse, reason: PassReason): void {
+  /** `url`: the path and query sent upstream, the caller's own unless given. */
+  forward(req: IncomingMessage, res: ServerResponse, reason: PassReason, url = req.url ?? '/'): void {
     const { client, metrics } = this.#o;
     if (this.#closing) {
       req.resume();
       return sendText(res, 503, 'Discovery is shutting down');
     }
-    const url = req.url ?? '/';
     const blocking = isBlockingQuery(url);
     if (blocking && this.#blocking >= this.#o.maxBlocking) {
       metrics.rejected.inc();
