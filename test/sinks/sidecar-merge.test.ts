@@ -81,7 +81,7 @@ test('merge (property): idempotent, and a merged object is seen as unchanged by 
       const once = mergeSidecar(cluster, write(mine, gone));
       const twice = mergeSidecar(once, write(mine, gone));
       assert.deepEqual(twice, once);
-      assert.ok(sameSidecar(once, twice));
+      assert.ok(sameSidecar(once, twice), 'a second merge finds nothing to write');
     }),
   );
 });
@@ -143,8 +143,8 @@ test('unchanged means unchanged in what Discovery owns: order and formatting do 
     metadata: { ...cluster.metadata, annotations: { [HOSTS_ANNOTATION]: JSON.stringify(JSON.parse(cluster.metadata.annotations[HOSTS_ANNOTATION]!), null, 2), ...cluster.metadata.annotations } },
     spec: { ...cluster.spec, egress: [{ hosts: [...egressHosts(cluster)].reverse() }] },
   };
-  assert.ok(sameSidecar(shuffled, mergeSidecar(shuffled, write(cluster))));
-  assert.ok(!sameSidecar(cluster, mergeSidecar(cluster, write(sidecar({ [HOSTS[2]!]: { lastSeen: T0, writtenAt: T0 } })))));
+  assert.ok(sameSidecar(shuffled, mergeSidecar(shuffled, write(cluster))), 'order and formatting are not a change');
+  assert.ok(!sameSidecar(cluster, mergeSidecar(cluster, write(sidecar({ [HOSTS[2]!]: { lastSeen: T0, writtenAt: T0 } })))), 'a new host is a change');
   assert.deepEqual(normalizeSidecar(cluster), cluster, 'the reconciler renders canonical objects already');
 });
 
