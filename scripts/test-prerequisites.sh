@@ -8,6 +8,7 @@
 REQUIRED='
 dig bind9-dnsutils
 kdig knot-dnsutils
+kubectl kubernetes-client
 '
 
 set -eu

@@ -162,6 +162,7 @@ test('a watch without resourceVersion starts with the current objects; with one 
   kube.create(pod('ns', 'a'));
   const rvAfterA = kube.resourceVersion;
   kube.create(pod('ns', 'b'));
+  kube.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'b', namespace: 'ns' }, spec: {} }); // another type: not in a Pod watch
   kube.apply(pod('ns', 'a', { edited: 'yes' }));
   kube.remove('v1', 'Pod', 'ns', 'b');
   const initial = await rawEvents(kube, '/api/v1/namespaces/ns/pods', {}, 1);
@@ -189,6 +190,21 @@ test('a resourceVersion older than the history gets an in-stream 410 ERROR, then
   void ended;
   const inHistory = await rawEvents(kube, '/api/v1/pods', { resourceVersion: String(Number(old) + 1) }, 2);
   assert.deepEqual(inHistory.events.map((e) => e.type), ['ADDED', 'ADDED']);
+});
+
+test('a watch from a resourceVersion not reached yet waits for it, then fails with 504 if it never comes', async (t) => {
+  const kube = await startDouble(t);
+  const next = String(Number(kube.resourceVersion) + 1);
+  const waiting = rawEvents(kube, '/api/v1/pods', { resourceVersion: next }, 1, () => {
+    kube.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'moves-the-rv', namespace: 'ns' }, spec: {} });
+    kube.create(pod('ns', 'after'));
+  });
+  assert.deepEqual((await waiting).events.map((e) => `${e.type} ${String(meta(e.object).name)}`), ['ADDED after']);
+  const never = String(Number(kube.resourceVersion) + 100);
+  const { events } = await rawEvents(kube, '/api/v1/pods', { resourceVersion: never }, 1);
+  assert.equal(events[0]?.type, 'ERROR');
+  assert.equal(events[0]?.object.code, 504);
+  assert.equal(events[0]?.object.message, `Too large resource version: ${never}, current: ${kube.resourceVersion}`);
 });
 
 test('a label-selected watch sees an object leave the selection as DELETED and enter it as ADDED', async (t) => {
