@@ -26,14 +26,14 @@ function metadataOf(raw: unknown): Entry<never>['metadata'] {
  * The entry of one object. A deleted object needs only its keys. An object the converter rejects
  * is kept as an entry without a value (so a later good version is an update) and reported.
  */
-export function toEntry<K extends KindName>(spec: KindSpec<K>, raw: unknown, deleted: boolean, rejected: (err: unknown) => void): Entry<KindValues[K]> {
+export function toEntry<K extends KindName>(spec: KindSpec<K>, raw: unknown, deleted: boolean, rejected: (raw: unknown, err: unknown) => void): Entry<KindValues[K]> {
   const metadata = metadataOf(raw);
   if (deleted) return { metadata, value: null };
   try {
     if (!isObject(raw)) throw new Error('not an object');
     return { metadata, value: spec.convert(raw) };
   } catch (err) {
-    rejected(err);
+    rejected(raw, err);
     return { metadata, value: null };
   }
 }
@@ -47,7 +47,7 @@ export interface TranslatedEvent {
 }
 
 /** One watch event for ListWatch. Throws on an event type the API does not have. */
-export function translateEvent<K extends KindName>(spec: KindSpec<K>, type: string, object: unknown, rejected: (err: unknown) => void): TranslatedEvent {
+export function translateEvent<K extends KindName>(spec: KindSpec<K>, type: string, object: unknown, rejected: (raw: unknown, err: unknown) => void): TranslatedEvent {
   switch (type) {
     case 'ADDED':
     case 'MODIFIED':

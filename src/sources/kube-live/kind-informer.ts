@@ -119,8 +119,14 @@ export class KindInformer<K extends KindName> {
     informer.on('delete', (e) => this.#drop(e));
     informer.on('error', (err: unknown) => this.#onError(err));
     this.#supervisor = new Supervisor({
-      ...deps,
       kind: spec.kind,
+      clock: deps.clock,
+      log: deps.log,
+      metrics: deps.metrics,
+      random: deps.random,
+      backoff: deps.backoff,
+      timeoutSeconds: deps.timeoutSeconds,
+      stateChanged: deps.stateChanged,
       outage: (message) => deps.outage(spec.kind, message),
       run: () => void informer.start().catch((err: unknown) => this.#onError(err)),
       halt: () => {
@@ -165,13 +171,11 @@ export class KindInformer<K extends KindName> {
     this.#supervisor.fail('error', err);
   }
 
-  #onRejected(raw: unknown): (err: unknown) => void {
-    return (err) => {
-      this.#rejected++;
-      const label = isObject(raw) ? objectLabel({ ...raw, kind: this.kind }) : this.kind;
-      this.#deps.log.warn({ kind: this.kind, object: label }, `kubernetes ${label} cannot be read and is left out: ${err instanceof Error ? err.message : String(err)}`);
-    };
-  }
+  readonly #onRejected = (raw: unknown, err: unknown): void => {
+    this.#rejected++;
+    const label = isObject(raw) ? objectLabel({ ...raw, kind: this.kind }) : this.kind;
+    this.#deps.log.warn({ kind: this.kind, object: label }, `kubernetes ${label} cannot be read and is left out: ${err instanceof Error ? err.message : String(err)}`);
+  };
 
   /** ListWatch's listFn: every page, converted as it arrives. */
   async #list(): Promise<KubernetesListObject<Entry<KindValues[K]>>> {
@@ -185,7 +189,7 @@ export class KindInformer<K extends KindName> {
         const page = await readListPage(this.#deps.kc, this.#spec.path, this.#deps.pageSize, continueToken, signal);
         if (!this.#supervisor.isCurrent(generation)) throw new Superseded();
         this.#supervisor.alive();
-        for (const raw of page.items) items.push(toEntry(this.#spec, raw, false, this.#onRejected(raw)));
+        for (const raw of page.items) items.push(toEntry(this.#spec, raw, false, this.#onRejected));
         resourceVersion = page.resourceVersion;
         continueToken = page.continueToken;
       } while (continueToken !== undefined);
@@ -251,7 +255,7 @@ export class KindInformer<K extends KindName> {
         this.#lastEventAt = clock.now();
         metrics.events.inc({ kind: this.kind, type });
         try {
-          const event = translateEvent(this.#spec, type, object, this.#onRejected(object));
+          const event = translateEvent(this.#spec, type, object, this.#onRejected);
           expired ||= event.expired;
           callback(type, event.object);
           if (event.resourceVersion) this.#resourceVersion = event.resourceVersion;
