@@ -69,7 +69,7 @@ export class LiveGate {
 
   #resume(req: IncomingMessage, res: ServerResponse, local: LocalHandler, allowed: boolean): void {
     // Caller gone while its token was checked: nothing to answer.
-    if (res.destroyed || res.headersSent) return;
+    if (res.destroyed || res.headersSent || req.socket.destroyed) return;
     if (allowed) local(req, res);
     else this.#o.passthrough.forward(req, res, 'acl', withoutDiscoveryIndex(req.url ?? '/'));
   }
