@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Consul from 'consul';
 import { ConsulDouble } from '../support/consul-double/index.ts';
-import { call, instance } from './helpers.ts';
+import { call, instance } from './consul-helpers.ts';
 
 let d: ConsulDouble;
 let consul: Consul;
@@ -95,7 +95,7 @@ test('index probe: a filter nothing matches returns [] with the service\'s own i
   const empty = await call(d.url, probe);
   assert.equal(empty.text, '[]');
   assert.equal(empty.index, full.index);
-  assert.ok(full.index >= 1);
+  assert.ok(full.index >= 1, `index ${full.index}`);
 
   d.register(instance('other', 'other-1', '10.2.0.1'));
   assert.equal((await call(d.url, probe)).index, full.index, 'a change to another service does not move it');
@@ -118,7 +118,7 @@ test('table indexes: services, nodes and checks move as Consul\'s state store mo
   assert.equal((await call(d.url, '/v1/catalog/services')).index, services, 'a check change leaves the services table alone');
   assert.equal((await call(d.url, '/v1/catalog/nodes')).index, nodes);
   assert.equal((await call(d.url, '/v1/health/state/any')).index, checkIdx);
-  assert.ok(checkIdx > checks);
+  assert.ok(checkIdx > checks, `${checkIdx} > ${checks}`);
 
   const same = d.setCheckStatus('pay-1', 'service:pay-pay-1', 'warning');
   assert.ok(same > checkIdx, 'every write takes a raft index');
@@ -141,7 +141,7 @@ test('other catalog and health reads: node, node-services, checks, health/node, 
   assert.deepEqual(Object.keys(node.Services), ['pay-pay-2']);
   const missing = await call(d.url, '/v1/catalog/node/nobody');
   assert.equal(missing.text, 'null');
-  assert.ok(missing.index >= 1);
+  assert.ok(missing.index >= 1, `index ${missing.index}`);
   assert.equal((await call(d.url, '/v1/catalog/node-services/nobody')).text, '{"Node":null,"Services":null}');
   assert.equal((await call(d.url, '/v1/catalog/node-services/pay-2')).json<{ Services: unknown[] }>().Services.length, 1);
   assert.deepEqual((await call(d.url, '/v1/health/checks/pay')).json<Array<{ CheckID: string }>>().map((c) => c.CheckID), ['service:pay-pay-1', 'service:pay-pay-2']);
