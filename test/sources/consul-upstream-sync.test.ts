@@ -130,7 +130,7 @@ test('changes reach a delivery: health, node check, node address, services added
   const probes = (): number => h.double.stats.log().filter((e) => e.path.startsWith('/v1/health/service/') && e.query['filter'] !== undefined).length;
   const probesBefore = probes();
   await change('unplaceable instance', () => h.double.register({ Node: 'haproxy-1', Address: '10.0.0.2', Service: { ID: 'svc-7-2', Service: 'svc-7', Tags: ['haproxy', 'v1'], Port: 20007 } }), (c) =>
-    assert.ok(instancesOf(c, 'svc-7').some((i) => i.service.ID === 'svc-7-2')),
+    assert.ok(instancesOf(c, 'svc-7').some((i) => i.service.ID === 'svc-7-2'), 'svc-7-2 listed'),
   );
   assert.ok(probes() > probesBefore, 'found by an index-probe sweep');
 
@@ -145,7 +145,7 @@ test('changes reach a delivery: health, node check, node address, services added
   assert.ok(h.double.stats.log().some((e) => e.path === '/v1/health/service/svc-0' && 'cached' in e.query && e.query['index'] !== undefined), 'svc-0 has a blocking ?cached watch');
   // A registration with a failing check is placed by the health diff: no sweep either.
   await change('instance with a failing check', () => h.double.register({ Node: 'haproxy-2', Address: '10.0.0.3', Service: { ID: 'svc-9-9', Service: 'svc-9', Tags: ['haproxy', 'v1'] }, Check: { CheckID: 'service:svc-9-9', Name: 'x', ServiceID: 'svc-9-9', Status: 'critical' } }), (c) =>
-    assert.ok(instancesOf(c, 'svc-9').some((i) => i.service.ID === 'svc-9-9')),
+    assert.ok(instancesOf(c, 'svc-9').some((i) => i.service.ID === 'svc-9-9'), 'svc-9-9 listed'),
   );
   await new Promise((r) => setTimeout(r, 400));
   if (probes() !== probesBeforeHot) console.log(h.logs.filter((l) => l.msg.includes('sweep')).map((l) => JSON.stringify(l)).join('\n'));
@@ -171,6 +171,6 @@ test('idle: no change upstream, no delivery; only the parked watches come back, 
   const perSecond = (log.length * 1000) / windowMs;
   assert.ok(perSecond <= ((3 + 2) * 1000) / waitMs + 1, `${perSecond} requests/s`);
   const atDefaultWait = (perSecond * waitMs) / 300_000;
-  assert.ok(atDefaultWait < 1);
+  assert.ok(atDefaultWait < 1, 'under 1 request/s at the default wait');
   t.diagnostic(`idle: ${log.length} requests in ${windowMs} ms with a ${waitMs} ms wait = ${perSecond.toFixed(2)}/s; with the default 5 min wait: ${atDefaultWait.toFixed(4)}/s`);
 });

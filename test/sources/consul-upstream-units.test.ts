@@ -26,7 +26,7 @@ test('token bucket: a burst of 2, then one request per 500 ms', async () => {
   await clock.advance(10_000);
   assert.equal(bucket.take(), 0);
   assert.equal(bucket.take(), 0, 'refills up to the burst only');
-  assert.ok(bucket.take() > 0);
+  assert.ok(bucket.take() > 0, 'the burst is spent');
 });
 
 test('backoff: 1 s doubling up to 30 s, each delay jittered within [half, all] of its step; reset starts over', () => {
@@ -49,9 +49,9 @@ test('connections: 3 watches + hot + pool = maxConnections - 1 (the control key 
 });
 
 test('blocking requests time out after wait + wait/16 + slack, never before the server could answer', () => {
-  assert.ok(blockingTimeoutMs(300_000) > 300_000 + 300_000 / 16);
-  assert.ok(blockingTimeoutMs(1000) > 1000 + 1000 / 16);
-  assert.ok(blockingTimeoutMs(1000) < 3000);
+  assert.ok(blockingTimeoutMs(300_000) > 300_000 + 300_000 / 16, '5 min wait: beyond wait + wait/16');
+  assert.ok(blockingTimeoutMs(1000) > 1000 + 1000 / 16, '1 s wait: beyond wait + wait/16');
+  assert.ok(blockingTimeoutMs(1000) < 3000, '1 s wait: under 3 s');
 });
 
 const check = (node: string, checkId: string, status: string, serviceId = '', serviceName = '') => ({ node, checkId, status, serviceId, serviceName });
