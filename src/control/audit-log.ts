@@ -13,6 +13,10 @@ export interface AuditEntry {
   readonly reason: string;
   readonly before: unknown;
   readonly after: unknown;
+  /** The replica that took the command (absent in entries written before replicas were recorded). */
+  readonly replica?: string;
+  /** A change of this replica's local override, not of the shared state. */
+  readonly local?: boolean;
 }
 
 export interface AuditLog {
@@ -30,19 +34,22 @@ const AUDIT_ENTRY_SCHEMA = {
     action: { enum: ['mode', 'pin', 'unpin'] },
     subject: { type: 'string' },
     reason: { type: 'string' },
+    replica: { type: 'string' },
+    local: { type: 'boolean' },
   },
 } as const;
 
-const checkEntry = compileSchema<AuditEntry>(AUDIT_ENTRY_SCHEMA, { name: 'audit entry' });
+/** Validates one stored entry; throws an Error naming the first bad field. */
+export const parseAuditEntry = compileSchema<AuditEntry>(AUDIT_ENTRY_SCHEMA, { name: 'audit entry' });
 
-/** `audit.jsonl` in the state dir: one JSON entry per line. */
+/** `audit.jsonl` (or `fileName`) in the state dir: one JSON entry per line. */
 export class FileAuditLog implements AuditLog {
   readonly #dir: string;
   readonly #file: string;
 
-  constructor(dir: string) {
+  constructor(dir: string, fileName = 'audit.jsonl') {
     this.#dir = dir;
-    this.#file = join(dir, 'audit.jsonl');
+    this.#file = join(dir, fileName);
   }
 
   async append(entry: AuditEntry): Promise<void> {
@@ -63,7 +70,7 @@ export class FileAuditLog implements AuditLog {
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {
-        entries.push(checkEntry(JSON.parse(line)));
+        entries.push(parseAuditEntry(JSON.parse(line)));
       } catch {
         // A torn last line after a crash (or a line that is not an entry) is skipped, not fatal.
       }

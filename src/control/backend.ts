@@ -7,11 +7,33 @@ import type { ControlState, VersionedState } from './state.ts';
 /** ok: stored under `version`. Otherwise the stored version was not the expected one: here is what is stored (null: nothing). */
 export type SaveResult = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly current: VersionedState | null };
 
+/** Where the state in effect came from: the store, the state dir's copy of the store's last value, or the consul-only start used until the store is first read. */
+export type ControlSource = 'store' | 'cache' | 'fallback';
+
+/** Whether the backend can reach its store, for status, readiness detail and metrics. */
+export interface ControlBackendHealth {
+  /** `file` or `consul-kv`. */
+  readonly kind: string;
+  /** Same as ControlBackend.name. */
+  readonly name: string;
+  readonly reachable: boolean;
+  /** ISO time of the first failure of the current outage; null while reachable. */
+  readonly unreachableSince: string | null;
+  /** The last failure or rejected value, kept after recovery for diagnosis; null if none. */
+  readonly lastError: string | null;
+  readonly source: ControlSource;
+}
+
 export interface ControlBackend {
   /** Where the state lives (a file path, a KV key), for messages. */
   readonly name: string;
 
-  /** The stored state, or null when nothing is stored yet. A stored value that does not validate is an error. */
+  /**
+   * The stored state, or null when nothing is stored yet. A stored value that does not validate is
+   * an error. A backend whose store can be out of reach (a shared store) does not fail here: it
+   * returns the state to start from (its last read, kept in the state dir, else the kill-switch)
+   * and says so in health().source, and writes only on top of a value it has read from the store.
+   */
   load(): Promise<VersionedState | null>;
 
   /**
@@ -29,4 +51,7 @@ export interface ControlBackend {
    * otherwise ignored. Stops when `signal` aborts.
    */
   watch(onChange: (value: VersionedState) => void, onError: (message: string) => void, signal: AbortSignal): void;
+
+  /** Reachability of the store; a backend without it is taken to be always reachable. */
+  health?(): ControlBackendHealth;
 }
