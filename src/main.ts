@@ -10,7 +10,9 @@ usage:
   discovery serve [--config FILE] [--http-addr H:P] [--dns-addr H:P] [--admin-addr H:P]
                   [--consul-snapshot FILE] [--kube-snapshot FILE] [--state-dir DIR] [--datacenter DC] ...
   discovery killswitch on --reason TEXT | off [--reason TEXT] | status
-  discovery mode hybrid|shadow [--reason TEXT]
+  discovery killswitch on|off --local --reason TEXT | clear --local   (this replica only, over the shared mode)
+  discovery mode hybrid|shadow [--local] [--reason TEXT]
+  discovery status [-o text|json]
   discovery pin SERVICE [--caller NAMESPACE/WORKLOAD] --reason TEXT
   discovery unpin SERVICE [--caller NAMESPACE/WORKLOAD]
   discovery explain SERVICE --from CALLER_IP [-o text|json]
@@ -31,6 +33,8 @@ async function main(argv: string[]): Promise<void> {
       return ops.killswitch(rest, io);
     case 'mode':
       return ops.mode(rest, io);
+    case 'status':
+      return ops.status(rest, io);
     case 'pin':
       return ops.pin(rest, io, false);
     case 'unpin':

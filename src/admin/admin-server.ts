@@ -8,8 +8,10 @@ import type { Core } from '../lookup/core.ts';
 import { DiscoveryError, errorMessage } from '../platform/errors.ts';
 import { explain } from '../lookup/explain.ts';
 import type { SidecarGate } from '../gate/gate.ts';
-import type { AuditQuery, ExplainQuery, ModeBody, PinBody, SidecarsQuery, UnpinBody } from './request-schemas.ts';
-import { AUDIT_QUERY, EXPLAIN_QUERY, MODE_BODY, PIN_BODY, SIDECARS_QUERY, UNPIN_BODY, validateRequestPart } from './request-schemas.ts';
+import { ControlWriteError } from '../control/control-store.ts';
+import { controlView } from './control-view.ts';
+import type { AuditQuery, ClearOverrideBody, ExplainQuery, LocalOverrideBody, ModeBody, PinBody, SidecarsQuery, UnpinBody } from './request-schemas.ts';
+import { AUDIT_QUERY, CLEAR_OVERRIDE_BODY, EXPLAIN_QUERY, LOCAL_OVERRIDE_BODY, MODE_BODY, PIN_BODY, SIDECARS_QUERY, UNPIN_BODY, validateRequestPart } from './request-schemas.ts';
 
 export interface AdminDeps {
   readonly ready: () => { ready: boolean; detail: Record<string, unknown> };
@@ -42,6 +44,8 @@ export function buildAdminServer(ctx: Core, deps: AdminDeps) {
   });
 
   app.setErrorHandler(async (err: unknown, _req, reply: FastifyReply) => {
+    // The shared control state could not be changed: 503, and the way out (this replica's local override).
+    if (err instanceof ControlWriteError) return reply.code(503).send({ error: err.message, code: err.code, localOverride: '/v1/control/local-override' });
     if (err instanceof DiscoveryError) return reply.code(err.code === 'DSC_ERR_BAD_REQUEST' ? 400 : 500).send({ error: err.message, code: err.code });
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: errorMessage(err) });
@@ -58,31 +62,45 @@ export function buildAdminServer(ctx: Core, deps: AdminDeps) {
     return reply.type(ctx.registry.contentType).send(await ctx.registry.metrics());
   });
 
-  app.get('/v1/control', async () => ctx.control.state);
+  app.get('/v1/control', async () => controlView(ctx.control.status()));
 
   app.put<{ Body: ModeBody }>('/v1/control/mode', { schema: { body: MODE_BODY }, validatorCompiler: validateRequestPart }, async (req) => {
     const { mode } = req.body;
     const reason = req.body.reason ?? '';
-    const state = await ctx.control.setMode(mode, { actor: actorOf(req), reason });
+    await ctx.control.setMode(mode, { actor: actorOf(req), reason });
     ctx.log.warn({ mode, reason, actor: actorOf(req) }, 'mode changed');
-    return state;
+    return controlView(ctx.control.status());
+  });
+
+  app.put<{ Body: LocalOverrideBody }>('/v1/control/local-override', { schema: { body: LOCAL_OVERRIDE_BODY }, validatorCompiler: validateRequestPart }, async (req) => {
+    const { mode, reason } = req.body;
+    const status = await ctx.control.setLocalOverride(mode, { actor: actorOf(req), reason });
+    ctx.log.warn({ mode, reason, actor: actorOf(req) }, 'local override set: this replica ignores the shared mode until it is cleared');
+    return controlView(status);
+  });
+
+  app.delete<{ Body: ClearOverrideBody }>('/v1/control/local-override', { schema: { body: CLEAR_OVERRIDE_BODY }, validatorCompiler: validateRequestPart }, async (req) => {
+    const reason = req.body?.reason ?? '';
+    const status = await ctx.control.clearLocalOverride({ actor: actorOf(req), reason });
+    ctx.log.warn({ mode: status.mode, actor: actorOf(req) }, 'local override cleared: the shared mode is in force');
+    return controlView(status);
   });
 
   app.put<{ Body: PinBody }>('/v1/pins', { schema: { body: PIN_BODY }, validatorCompiler: validateRequestPart }, async (req) => {
     const { service, reason } = req.body;
     const caller = req.body.caller || undefined;
-    const state = await ctx.control.pin(service, caller, { actor: actorOf(req), reason });
+    await ctx.control.pin(service, caller, { actor: actorOf(req), reason });
     ctx.log.warn({ service, caller, reason, actor: actorOf(req) }, 'pinned to HAProxy');
-    return state;
+    return controlView(ctx.control.status());
   });
 
   app.delete<{ Body: UnpinBody }>('/v1/pins', { schema: { body: UNPIN_BODY }, validatorCompiler: validateRequestPart }, async (req) => {
     const { service } = req.body;
     const caller = req.body.caller || undefined;
     const reason = req.body.reason ?? '';
-    const state = await ctx.control.unpin(service, caller, { actor: actorOf(req), reason });
+    await ctx.control.unpin(service, caller, { actor: actorOf(req), reason });
     ctx.log.warn({ service, caller, actor: actorOf(req) }, 'unpinned');
-    return state;
+    return controlView(ctx.control.status());
   });
 
   app.get<{ Querystring: ExplainQuery }>('/v1/explain', { schema: { querystring: EXPLAIN_QUERY }, validatorCompiler: validateRequestPart }, async (req) => {

@@ -27,6 +27,27 @@ export const MODE_BODY = {
   then: { type: 'object', required: ['reason'], properties: { reason: REQUIRED_TEXT } },
 } as const;
 
+export interface LocalOverrideBody {
+  mode: Mode;
+  reason: string;
+}
+
+/** A local override always says why: it makes one replica differ from the others. */
+export const LOCAL_OVERRIDE_BODY = {
+  type: 'object',
+  required: ['mode', 'reason'],
+  properties: { mode: { enum: [...MODES] }, reason: REQUIRED_TEXT },
+} as const;
+
+export interface ClearOverrideBody {
+  reason?: string | null;
+}
+
+export const CLEAR_OVERRIDE_BODY = {
+  type: 'object',
+  properties: { reason: OPTIONAL_TEXT },
+} as const;
+
 export interface PinBody {
   service: string;
   caller?: string | null;

@@ -3,6 +3,19 @@
 import { userInfo, hostname } from 'node:os';
 import { DiscoveryError } from '../platform/errors.ts';
 
+/** The admin API answered with an error status; `body` is its parsed answer. */
+export class AdminApiError extends DiscoveryError {
+  readonly status: number;
+  readonly body: unknown;
+
+  constructor(status: number, message: string, body: unknown) {
+    super('DSC_ERR_ADMIN', message);
+    this.name = 'AdminApiError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
 export interface AdminTarget {
   readonly addr: string;
   readonly token: string | null;
@@ -38,7 +51,7 @@ export async function adminCall(target: AdminTarget, method: 'GET' | 'PUT' | 'DE
   }
   if (!res.ok) {
     const msg = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String(parsed.error) : text;
-    throw new DiscoveryError('DSC_ERR_ADMIN', `admin API answered ${res.status}: ${msg}`);
+    throw new AdminApiError(res.status, `admin API answered ${res.status}: ${msg}`, parsed);
   }
   return parsed;
 }

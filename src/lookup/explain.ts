@@ -10,6 +10,8 @@ export interface Explanation {
   readonly service: string;
   readonly from: string;
   readonly mode: string;
+  /** Set when this replica's local override decides the mode instead of the shared state. */
+  readonly localOverride?: { mode: string; sharedMode: string; reason: string; actor: string; at: string };
   readonly route: string;
   readonly reason: string;
   readonly hybrid?: { route: string; reason: string };
@@ -40,6 +42,7 @@ export function explain(
     service: r.key,
     from,
     mode: deps.control.mode,
+    ...(deps.control.localOverride ? { localOverride: { ...deps.control.localOverride, sharedMode: deps.control.state.mode } } : {}),
     route: r.decision.route,
     reason: r.decision.reason,
     ...(r.decision.hybrid ? { hybrid: { ...r.decision.hybrid } } : {}),
@@ -89,6 +92,7 @@ export function explainText(e: Explanation): string {
     `${e.service} asked from ${e.from}: ${e.route === 'mesh' ? 'ClusterIP (mesh)' : 'HAProxy (Consul)'} — reason ${e.reason}`,
     ...(e.hybrid ? [`  shadow: hybrid mode would answer ${e.hybrid.route} (${e.hybrid.reason})`] : []),
     `  mode: ${e.mode}   X-Consul-Index: ${e.index}`,
+    ...(e.localOverride ? [`  local override: ${e.localOverride.mode} on this replica by ${e.localOverride.actor} at ${e.localOverride.at}: ${e.localOverride.reason} (shared mode ${e.localOverride.sharedMode})`] : []),
     `  answer:`,
     ...(e.answer.length ? e.answer.map((a) => `    ${a.address}:${a.port}  node ${a.node}  ${a.status}`) : ['    (none)']),
     `  caller: ${e.caller ? `${s(e.caller['pod'])} workload ${s(e.caller['workload'])}, ${e.caller['meshed'] ? 'meshed' : 'not meshed'}, Sidecar ${s(e.caller['sidecarScope'])}` : 'unknown (no Pod has this IP)'}`,
