@@ -8,21 +8,18 @@ import { setMaxListeners } from 'node:events';
 import type { Clock, Timer } from '../../platform/clock.ts';
 import type { Logger } from '../../platform/log.ts';
 import type { AnswerInfo, RequestKind, WatchDeps } from './blocking-watch.ts';
-import { BlockingWatch, readTimeoutMs } from './blocking-watch.ts';
+import { BlockingWatch } from './blocking-watch.ts';
 import type { CatalogModel } from './catalog-model.ts';
 import type { CheckStates } from './change-detection.ts';
 import { checkStates, diffCheckStates } from './change-detection.ts';
 import { HotWatches } from './hot-watches.ts';
-import { Backoff } from './pacing.ts';
-import type { PoolJob } from './read-pool.ts';
-import { ReadPool } from './read-pool.ts';
+import { PoolJobs } from './pool-jobs.ts';
+import type { ReadPool } from './read-pool.ts';
 import type { UpstreamHttp } from './upstream-http.ts';
 import type { OutcomeClass } from './upstream-monitor.ts';
 import type { Conversion } from './upstream-json.ts';
-import { MalformedAnswer, readCheckStates, readIndex, readJson, readNodeLevelChecks, readNodeServiceNames, readNodes, readServiceInstances, readServiceList } from './upstream-json.ts';
+import { readCheckStates, readNodes, readServiceInstances, readServiceList } from './upstream-json.ts';
 
-/** No instance has an empty node name, so this filter leaves `[]` and the service's real index. */
-export const PROBE_FILTER = 'Node.Node == ""';
 const HEALTH_FILTER = 'Status != "passing"';
 /** Probes per second while looking for an unlocated change (docs/adr/0008-consul-watch-layout.md). */
 const FAST_PROBES_PER_SECOND = 2000;
@@ -51,19 +48,14 @@ export interface FollowerDeps {
   readonly synced: () => void;
 }
 
-export function servicePath(name: string): string {
-  return `/v1/health/service/${encodeURIComponent(name)}`;
-}
-
 export class CatalogFollower {
   readonly #deps: FollowerDeps;
   readonly #model: CatalogModel;
   readonly #abort = new AbortController();
   readonly #watchDeps: WatchDeps;
+  readonly #jobs: PoolJobs;
   readonly #pool: ReadPool;
   readonly #hot: HotWatches;
-  readonly #retries = new Map<string, Backoff>();
-  readonly #poolBackoff: Backoff;
   readonly #baselines = new Set<'services' | 'health' | 'nodes'>();
   #checks: CheckStates = new Map();
   #readsStarted = false;
@@ -86,9 +78,21 @@ export class CatalogFollower {
     setMaxListeners(0, this.#abort.signal);
     this.#deps = deps;
     this.#model = deps.model;
-    this.#poolBackoff = new Backoff(deps.random);
     this.#watchDeps = { http: deps.http, clock: deps.clock, random: deps.random, waitMs: deps.waitMs, outcome: (kind, path, startedAt, err) => void deps.record(kind, path, startedAt, err) };
-    this.#pool = new ReadPool(deps.clock, deps.poolSize, (job) => this.#runJob(job));
+    this.#jobs = new PoolJobs(
+      deps,
+      {
+        epoch: () => this.#epoch,
+        synced: () => this.#synced,
+        isHot: (key) => this.#hot.has(key),
+        requestRead: (key) => this.#requestRead(key),
+        noteServiceIndex: (index) => this.#noteServiceIndex(index),
+        checkDatacenter: () => this.#checkDatacenter(),
+        maybeSynced: () => this.#maybeSynced(),
+      },
+      this.#abort.signal,
+    );
+    this.#pool = this.#jobs.pool;
     this.#hot = new HotWatches({
       watchDeps: this.#watchDeps,
       clock: deps.clock,
@@ -141,7 +145,7 @@ export class CatalogFollower {
     const { named, removed } = this.#model.setServiceList(listed);
     for (const key of removed) {
       this.#hot.remove(key);
-      this.#retries.delete(`read\0${key}`);
+      this.#jobs.forget(key);
     }
     if (this.#baseline('services')) return;
     if (this.#readsStarted) for (const key of named) this.#requestRead(key);
@@ -287,76 +291,5 @@ export class CatalogFollower {
 
   #noteServiceIndex(index: number): void {
     if (index > this.#maxServiceIndex) this.#maxServiceIndex = index;
-  }
-
-  // ---- pool jobs ---------------------------------------------------------------------------
-
-  async #runJob(job: PoolJob): Promise<void> {
-    const key = job.key;
-    switch (job.kind) {
-      case 'read': {
-        const name = this.#model.nameOf(key);
-        if (name === undefined || this.#hot.has(key)) return;
-        return this.#request(job, 'read', servicePath(name), 'stale', (body, index, epoch) => {
-          const read = readServiceInstances(body, this.#deps.conv);
-          this.#checkDatacenter();
-          this.#noteServiceIndex(index);
-          if (epoch !== this.#epoch || index < this.#model.indexOf(key)) return;
-          if (this.#model.applyService(key, read.instances, index) && this.#synced) this.#deps.changed();
-          this.#maybeSynced();
-        });
-      }
-      case 'probe': {
-        const name = this.#model.nameOf(key);
-        if (name === undefined || this.#hot.has(key) || !this.#model.hasData(key)) return;
-        return this.#request(job, 'probe', servicePath(name), `stale&filter=${encodeURIComponent(PROBE_FILTER)}`, (body, index, epoch) => {
-          if (!Array.isArray(body)) throw new MalformedAnswer('expected a JSON array');
-          this.#noteServiceIndex(index);
-          if (epoch === this.#epoch && index !== this.#model.indexOf(key)) this.#requestRead(key);
-        });
-      }
-      case 'node-services':
-        return this.#request(job, 'node-services', `/v1/catalog/node-services/${encodeURIComponent(key)}`, 'stale', (body) => {
-          const names = readNodeServiceNames(body);
-          const keys = new Set([...names.map((n) => n.toLowerCase()), ...this.#model.servicesOnNode(key)]);
-          for (const k of keys) this.#requestRead(k);
-          if (names.length === 0 && this.#model.nodeListed(key)) this.#pool.add({ kind: 'node-health', key });
-        });
-      case 'node-health':
-        return this.#request(job, 'node-health', `/v1/health/node/${encodeURIComponent(key)}`, 'stale', (body) => {
-          const checks = readNodeLevelChecks(body, key);
-          if (this.#model.nodeListed(key) && this.#model.setNodeChecks(key, checks) && this.#synced) this.#deps.changed();
-          this.#maybeSynced();
-        });
-    }
-  }
-
-  /** One non-blocking request of the pool; failures are retried with backoff (an outage pauses the whole pool). */
-  async #request(job: PoolJob, kind: RequestKind, path: string, query: string, use: (body: unknown, index: number, epoch: number) => void): Promise<void> {
-    const { http, clock, waitMs, record } = this.#deps;
-    const signal = this.#abort.signal;
-    const startedAt = clock.now();
-    const epoch = this.#epoch;
-    const id = `${job.kind}\0${job.key}`;
-    try {
-      const answer = await http.get(path, query, readTimeoutMs(waitMs), signal);
-      if (signal.aborted) return;
-      use(readJson(answer.body), readIndex(answer.index), epoch);
-      this.#retries.delete(id);
-      this.#poolBackoff.reset();
-      record(kind, path, startedAt, null);
-    } catch (err) {
-      if (signal.aborted) return;
-      const outcome = record(kind, path, startedAt, err);
-      if (outcome === 'outage') {
-        this.#pool.pauseFor(this.#poolBackoff.next());
-        // Probes are dropped: the sweep after recovery covers them.
-        if (job.kind !== 'probe') this.#pool.add(job);
-      } else if (outcome === 'refused') {
-        let backoff = this.#retries.get(id);
-        if (!backoff) this.#retries.set(id, (backoff = new Backoff(this.#deps.random)));
-        this.#pool.later(job, backoff.next());
-      }
-    }
   }
 }
