@@ -97,10 +97,11 @@ export class ConsulKvControlBackend implements ControlBackend {
   saveIfVersion(next: ControlState, expectedVersion: number): Promise<SaveResult> {
     return this.#queue.run(async (): Promise<SaveResult> => {
       if (this.#known === null) {
-        // Started from the copy or the kill-switch: read what is stored and let the caller work
-        // its change out on top of it.
-        const current = await this.#readCurrent();
-        if (current.version !== expectedVersion || this.#known === null) return { ok: false, current };
+        // Started from the copy or the kill-switch: the change was worked out on a state that
+        // was never read from the KV (even when the versions agree: nothing stored and the
+        // kill-switch start are both version 0). Read what is stored and let the caller work its
+        // change out again on top of it.
+        return { ok: false, current: await this.#readCurrent() };
       }
       const base: KnownValue = this.#known;
       const revision = (base.version === expectedVersion ? base.revision : 0) + 1;
