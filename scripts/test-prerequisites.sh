@@ -9,6 +9,8 @@ REQUIRED='
 dig bind9-dnsutils
 kdig knot-dnsutils
 kubectl kubernetes-client
+promtool prometheus
+chromium chromium
 '
 
 set -eu
