@@ -9,6 +9,7 @@ import { DiscoveryError, errorMessage } from '../platform/errors.ts';
 import { explain } from '../lookup/explain.ts';
 import type { SidecarGate } from '../gate/gate.ts';
 import { ControlWriteError } from '../control/control-store.ts';
+import { registerControlStatusGauges } from '../control/metrics.ts';
 import { controlView } from './control-view.ts';
 import type { AuditQuery, ClearOverrideBody, ExplainQuery, LocalOverrideBody, ModeBody, PinBody, SidecarsQuery, UnpinBody } from './request-schemas.ts';
 import { AUDIT_QUERY, CLEAR_OVERRIDE_BODY, EXPLAIN_QUERY, LOCAL_OVERRIDE_BODY, MODE_BODY, PIN_BODY, SIDECARS_QUERY, UNPIN_BODY, validateRequestPart } from './request-schemas.ts';
@@ -33,6 +34,8 @@ export function buildAdminServer(ctx: Core, deps: AdminDeps) {
   const app = Fastify({ loggerInstance: ctx.log.child({ component: 'admin' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
   const token = ctx.config.adminToken;
   const tokenDigest = token ? digest(token) : null;
+  // The control gauges /metrics exports with the control API (registered once per registry).
+  registerControlStatusGauges(ctx.registry, () => ctx.control.status());
 
   app.addHook('onRequest', async (req, reply) => {
     if (!tokenDigest || req.url === '/healthz' || req.url === '/readyz') return;
