@@ -79,6 +79,18 @@ export async function startDnsServer(ctx: Core, addr: string): Promise<DnsFrontE
     }
   };
 
+  /** handle(), with the time to each answer recorded (a forward: until the recursor answered). */
+  const timed = (msg: Buffer, sourceIp: string, transport: Transport): Buffer | Promise<Buffer> | null => {
+    const startedAt = performance.now();
+    const reply = handle(msg, sourceIp, transport);
+    if (reply === null) return null;
+    if (Buffer.isBuffer(reply)) {
+      metrics.answered(transport, startedAt);
+      return reply;
+    }
+    return reply.then((b) => (metrics.answered(transport, startedAt), b));
+  };
+
   // UDP and TCP on one port, as clients expect (a truncated UDP answer is retried over TCP on the
   // same port). With port 0 a free UDP port may be taken for TCP: pick again, a bounded number of times.
   let udp: UdpSocket | undefined;
@@ -101,7 +113,7 @@ export async function startDnsServer(ctx: Core, addr: string): Promise<DnsFrontE
     udpSocket.send(b, port, address);
   };
   udp.on('message', (msg, rinfo) => {
-    const reply = handle(msg, rinfo.address, 'udp');
+    const reply = timed(msg, rinfo.address, 'udp');
     if (reply === null) return;
     if (Buffer.isBuffer(reply)) return udpSend(reply, rinfo.port, rinfo.address);
     void reply.then((b) => udpSend(b, rinfo.port, rinfo.address));
@@ -114,7 +126,7 @@ export async function startDnsServer(ctx: Core, addr: string): Promise<DnsFrontE
   tcp.on('connection', (socket) => {
     connections.add(socket);
     const remote = socket.remoteAddress ?? '';
-    serveTcp(socket, (msg) => handle(msg, remote, 'tcp'), (b) => metrics.reply('tcp', b));
+    serveTcp(socket, (msg) => timed(msg, remote, 'tcp'), (b) => metrics.reply('tcp', b));
     socket.on('close', () => connections.delete(socket));
   });
 

@@ -10,6 +10,8 @@ import type { ReadHandler, ReadReply, ReadRequest } from './exchange.ts';
 
 /** Names served here: plain Consul service names. Everything else takes the fastify route. */
 const PLAIN_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
+/** A query string that makes the read a blocking query. */
+export const BLOCKING = /[?&]index=[^&]/;
 
 class FastRequest implements ReadRequest {
   readonly url: string;
@@ -67,11 +69,12 @@ export interface FastRoute {
 
 export class FastPath {
   readonly #routes: readonly FastRoute[];
-  readonly #count: (route: string, status: number) => void;
+  readonly #count: (route: string, status: number, startedAt: number, blocking: boolean) => void;
   /** Set when the server starts closing: fastify then answers (503 on kept-alive sockets). */
   closing = false;
 
-  constructor(routes: readonly FastRoute[], count: (route: string, status: number) => void) {
+  /** `count` gets the performance.now() at which the request arrived, and whether it was a blocking query. */
+  constructor(routes: readonly FastRoute[], count: (route: string, status: number, startedAt: number, blocking: boolean) => void) {
     this.#routes = routes;
     this.#count = count;
   }
@@ -85,11 +88,13 @@ export class FastPath {
       const q = url.indexOf('?', r.prefix.length);
       const name = q < 0 ? url.slice(r.prefix.length) : url.slice(r.prefix.length, q);
       if (!PLAIN_NAME.test(name)) return false;
+      const startedAt = performance.now();
+      const blocking = q >= 0 && BLOCKING.test(url.slice(q));
       r.handler(new FastRequest(req, url, name), new FastReply(res));
       // A parked blocking query is counted when its answer goes out.
-      if (res.headersSent) this.#count(r.label, res.statusCode);
+      if (res.headersSent) this.#count(r.label, res.statusCode, startedAt, blocking);
       else {
-        res.once('finish', () => this.#count(r.label, res.statusCode));
+        res.once('finish', () => this.#count(r.label, res.statusCode, startedAt, blocking));
         // Parked: consume the (empty) GET body now, so Node does not dump it stream-tick by
         // stream-tick when the answer goes out, inside a 10,000-answer fan-out.
         req.resume();
