@@ -10,6 +10,7 @@ import type { Caller, MeshTarget } from '../world/world.ts';
 import type { WorldStore } from '../world/store.ts';
 import type { SidecarGate } from '../gate/gate.ts';
 import { meshInstance } from './mesh-instance.ts';
+import type { ServicePopularity } from './service-popularity.ts';
 
 export type FrontEnd = 'http' | 'dns';
 
@@ -67,6 +68,8 @@ export interface LookupDeps {
   readonly observer: LookupObserver;
   readonly counters: LookupCounters;
   readonly datacenter: string;
+  /** Counts lookups per known service (live mode: ranks the upstream source's per-service watches). */
+  readonly popularity?: ServicePopularity;
 }
 
 const EMPTY: readonly ConsulInstance[] = [];
@@ -112,6 +115,7 @@ export class Lookups {
   lookup(callerOrIp: Caller | null | string, name: string, via: FrontEnd, observe = true): LookupResult {
     const result = this.evaluate(callerOrIp, name);
     this.#deps.counters.count(via, result.decision);
+    if (result.service) this.#deps.popularity?.note(result.key);
     const { caller, target } = result;
     if (observe && caller?.pod.meshed && target?.status === 'meshed') this.#deps.observer.observe({ caller, service: result.key, target, via });
     return result;
