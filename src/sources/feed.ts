@@ -53,6 +53,8 @@ export class WorldFeed {
   #kube: KubeSnapshot = EMPTY_KUBE;
   /** Sources that delivered since the last rebuild, for the log line and the GC after a load. */
   readonly #pending = new Set<string>();
+  /** Sources whose data is in the world: a delivered version counts only once a rebuild took it in. */
+  readonly #applied = new Set<string>();
   #started = false;
   #reported = new Set<string>();
 
@@ -96,9 +98,18 @@ export class WorldFeed {
     return this.#deps.sources.map((s) => s.source.status());
   }
 
-  /** Every source has delivered a complete first version. */
+  /** Every source has delivered a complete first version, and the world has been built from it. */
   get synced(): boolean {
-    return this.#deps.sources.every((s) => s.source.status().synced);
+    return this.#deps.sources.every((s) => this.#inWorld(s));
+  }
+
+  /** The source of `part` (if any) is synced and its data is in the world: answers can be built from it. */
+  partSynced(part: WorldSource['part']): boolean {
+    return this.#deps.sources.every((s) => s.part !== part || this.#inWorld(s));
+  }
+
+  #inWorld(s: WorldSource): boolean {
+    return s.source.status().synced && this.#applied.has(s.source.name);
   }
 
   /** Rebuild the world now from the latest version of every part. */
@@ -107,6 +118,7 @@ export class WorldFeed {
     const consul = withAgentInstances(this.#consul, this.#deps.agent?.instances() ?? []);
     this.#deps.world.update({ consul, kube: this.#kube });
     if (this.#pending.size > 0) {
+      for (const name of this.#pending) this.#applied.add(name);
       this.#pending.clear();
       releaseAfterLoad();
     }

@@ -93,9 +93,16 @@ test('feed: a source that has not synced leaves its part empty, the start does n
   ]);
   assert.equal(t.world.current.callers.size, 0, 'no Kubernetes data yet: nobody is meshed');
   t.kube.push(std.kube);
+  // Delivered but still waiting for the coalesced rebuild: the world does not hold it yet, so
+  // neither readiness nor the Kubernetes part may count as synced (answers would come from nothing).
+  assert.equal(t.kube.status().synced, true);
+  assert.equal(t.feed.partSynced('kube'), false, 'not in the world before the rebuild');
+  assert.equal(t.feed.partSynced('consul'), true);
+  assert.equal(t.feed.synced, false, 'not ready before the rebuild');
   await t.clock.advance(100);
   assert.equal(t.feed.synced, true);
-  assert.ok(t.world.current.callers.size > 0);
+  assert.equal(t.feed.partSynced('kube'), true);
+  assert.ok(t.world.current.callers.size > 0, 'the Kubernetes part is in the world');
   t.feed.stop();
 });
 
