@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const FOLDERS = ['platform', 'config', 'world', 'sources', 'decision', 'control', 'gate', 'lookup', 'frontends', 'reconcile', 'sinks', 'admin', 'cli'];
+const FOLDERS = ['platform', 'config', 'world', 'sources', 'decision', 'control', 'gate', 'lookup', 'frontends', 'reconcile', 'sinks', 'admin', 'wiring', 'cli'];
 
 /** What each folder may import (besides itself). src/app.ts and src/main.ts sit above all of them. */
 const ALLOWED = {
@@ -20,7 +20,9 @@ const ALLOWED = {
   reconcile: ['platform', 'config', 'world', 'decision', 'control', 'gate', 'lookup', 'sinks'],
   sinks: ['platform', 'config', 'world'],
   admin: ['platform', 'config', 'world', 'decision', 'control', 'gate', 'lookup'],
-  cli: ['platform', 'config', 'world', 'decision', 'control', 'lookup', 'admin'],
+  // Chooses each part (snapshot or live) and builds it for the app; the app itself never knows which.
+  wiring: ['platform', 'config', 'world', 'sources', 'control', 'lookup', 'frontends', 'sinks'],
+  cli: ['platform', 'config', 'world', 'decision', 'control', 'lookup', 'admin', 'wiring'],
 };
 
 const layer = (from) => {
@@ -31,8 +33,8 @@ const layer = (from) => {
     const except = parts.length ? `(?!(${parts.join('|')})/)` : '';
     return { regex: `(^|/)${f}/${except}`, message: `${from}/ must not import ${f}/ (data flows one way; see docs/architecture.md)` };
   });
-  // Only the CLI starts the app; everything else is built by it.
-  if (from !== 'cli') patterns.push({ regex: '(^|/)app\\.ts$', message: `${from}/ must not import the app wiring (src/app.ts)` });
+  // Only the CLI starts the app and only the wiring builds its parts; everything else is built by them.
+  if (from !== 'cli' && from !== 'wiring') patterns.push({ regex: '(^|/)app\\.ts$', message: `${from}/ must not import the app wiring (src/app.ts)` });
   return { files: [`src/${from}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
 };
 

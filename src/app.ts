@@ -9,10 +9,9 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildAdminServer } from './admin/admin-server.ts';
 import type { DiscoveryConfig } from './config/config.ts';
 import type { AuditLog } from './control/audit-log.ts';
-import { FileAuditLog } from './control/audit-log.ts';
 import type { ControlBackend } from './control/backend.ts';
 import { ControlStore } from './control/control-store.ts';
-import { FileControlBackend } from './control/file-backend.ts';
+import type { LocalOverrideStore } from './control/local-override.ts';
 import { registerModeGauge } from './control/metrics.ts';
 import { startDnsServer, type DnsFrontEnd } from './frontends/dns/server.ts';
 import { buildHttpServer, type HttpFrontEnd, type HttpServerOptions } from './frontends/http/server.ts';
@@ -21,17 +20,16 @@ import { PropagationGate } from './gate/propagation-gate.ts';
 import { AnswerCounts } from './lookup/answer-counts.ts';
 import type { Core } from './lookup/core.ts';
 import { Lookups, NO_OBSERVER, type LookupObserver } from './lookup/lookup.ts';
+import type { ServicePopularity } from './lookup/service-popularity.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import { DiscoveryError, errorMessage } from './platform/errors.ts';
 import { parseHostPort } from './platform/host-port.ts';
 import type { Logger } from './platform/log.ts';
 import type { SharedSink } from './reconcile/reconciler.ts';
 import { createSidecarScoping, type SidecarScoping } from './reconcile/scoping.ts';
-import { FileSidecarSink } from './sinks/file-sidecar-sink.ts';
 import type { SidecarSink } from './sinks/sidecar-sink.ts';
 import { AgentRegistrations } from './sources/agent/registrations.ts';
 import { WorldFeed, type FeedWindow, type WorldSource } from './sources/feed.ts';
-import { consulSnapshotSource, kubeSnapshotSource } from './sources/snapshot-sources.ts';
 import { ChangeBus, IndexClock } from './world/changes.ts';
 import { registerWorldProblemsGauge } from './world/metrics.ts';
 import { WorldStore } from './world/store.ts';
@@ -43,7 +41,7 @@ export interface AppDeps {
   /** Where managed Sidecars go (used when config.sidecars.enabled). */
   readonly sidecarSink: SidecarSink;
   /** Where mode and pins are kept and shared, and where every change is audited. */
-  readonly control: { readonly backend: ControlBackend; readonly audit: AuditLog };
+  readonly control: AppControl;
   /** Wall time and timers; default the system clock. */
   readonly clock?: Clock;
   /** X-Consul-Index source; default one following wall-clock milliseconds. */
@@ -57,6 +55,29 @@ export interface AppDeps {
   readonly observer?: LookupObserver;
   /** Set when replicas share the Sidecar sink (live mode): only the leader removes hosts. */
   readonly sharedSink?: SharedSink;
+  /** Counts lookups per service for a source that ranks its watches by use (live Consul). */
+  readonly popularity?: ServicePopularity;
+  /** Background parts started after the sources and the reconciler, stopped after them (the Lease elector, upstream clients). */
+  readonly parts?: readonly AppPart[];
+}
+
+export interface AppControl {
+  readonly backend: ControlBackend;
+  readonly audit: AuditLog;
+  /** Where this replica keeps a mode of its own over the shared one; absent: no local override (the state dir is the shared store). */
+  readonly localOverride?: LocalOverrideStore;
+  /** This replica's own trail for local override changes (they must be recorded when the shared trail cannot be written). */
+  readonly localAudit?: AuditLog;
+}
+
+/** Something that runs beside the sources for the app's lifetime. */
+export interface AppPart {
+  readonly name: string;
+  start(signal: AbortSignal): void;
+  /** Resolves once the part has released what it holds (after `signal` aborted). */
+  stopped(): Promise<void>;
+  /** Facts for /readyz and status; never a secret. */
+  status?(): unknown;
 }
 
 export interface App {
@@ -99,13 +120,24 @@ export async function buildApp(config: DiscoveryConfig, deps: AppDeps): Promise<
 
   await mkdir(config.stateDir, { recursive: true });
   const world = new WorldStore({ meshRule: config.meshRule, clusterDomain: config.clusterDomain, rootNamespace: config.istioRootNamespace }, indexClock, bus);
-  const control = await ControlStore.open({ backend: deps.control.backend, audit: deps.control.audit, indexClock, bus });
+  const control = await ControlStore.open({
+    backend: deps.control.backend,
+    audit: deps.control.audit,
+    ...(deps.control.localOverride ? { localOverride: deps.control.localOverride } : {}),
+    ...(deps.control.localAudit ? { localAudit: deps.control.localAudit } : {}),
+    replica: config.replicaId,
+    indexClock,
+    bus,
+  });
   const agent = await AgentRegistrations.open({ dir: config.stateDir, indexClock, clock });
+  // With an upstream Consul agent, registrations go to it (the live HTTP routes pass them through)
+  // and come back in its catalog; the local emulation's would be stale copies.
+  const localAgent = !deps.http?.upstream;
   const agentNode = { name: config.nodeName, address: parseHostPort(config.httpAddr)?.host ?? '127.0.0.1', datacenter: config.datacenter };
   const feed = new WorldFeed({
     world,
     sources: deps.sources,
-    agent: { instances: () => agent.instances(agentNode), onChange: (l) => agent.onChange(l) },
+    agent: localAgent ? { instances: () => agent.instances(agentNode), onChange: (l) => agent.onChange(l) } : null,
     clock,
     log,
     registry,
@@ -119,17 +151,24 @@ export async function buildApp(config: DiscoveryConfig, deps: AppDeps): Promise<
   const propagation = config.sidecars.enabled ? new PropagationGate({ world, indexClock, bus, clock, propagationDelayMs: config.sidecars.propagationDelayMs }) : null;
   const scoping = propagation ? createSidecarScoping(base, deps.sidecarSink, propagation, deps.sharedSink ?? null) : null;
   const gate: SidecarGate = propagation ?? GATE_OFF;
-  const lookups = new Lookups({ world, control, gate, observer: fanOut([scoping?.observer, deps.observer]), counters: new AnswerCounts(registry), datacenter: config.datacenter });
+  const lookups = new Lookups({ world, control, gate, observer: fanOut([scoping?.observer, deps.observer]), counters: new AnswerCounts(registry), datacenter: config.datacenter, ...(deps.popularity ? { popularity: deps.popularity } : {}) });
   const core: Core = { ...base, lookups };
 
-  const http = await buildHttpServer(core, agent, deps.http);
+  // Before the Consul part is in the world, reads are passed through (a synced source whose data
+  // waits for the next coalesced rebuild would otherwise answer from an empty catalog).
+  const upstream = deps.http?.upstream;
+  const httpOptions = upstream ? { ...deps.http, upstream: { ...upstream, synced: () => upstream.synced() && feed.partSynced('consul') } } : deps.http;
+  const http = await buildHttpServer(core, agent, httpOptions);
   const admin = buildAdminServer(core, {
-    ready: () => ({ ready: started && feed.synced, detail: { sources: feed.status(), mode: control.mode } }),
+    ready: () => ({ ready: started && feed.synced, detail: { sources: feed.status(), mode: control.mode, control: control.status().backend, ...partsStatus() } }),
     gate,
     sidecars: () => ({ enabled: scoping !== null, items: scoping?.managedSidecars() ?? [], status: scoping?.status() ?? {} }),
   });
 
   const controlWatch = new AbortController();
+  const partsSignal = new AbortController();
+  const parts = deps.parts ?? [];
+  const partsStatus = (): Record<string, unknown> => Object.fromEntries(parts.flatMap((p) => (p.status ? [[p.name, p.status()]] : [])));
   const addresses: App['addresses'] = {};
   let dns: DnsFrontEnd | null = null;
   let started = false;
@@ -174,6 +213,11 @@ export async function buildApp(config: DiscoveryConfig, deps: AppDeps): Promise<
       control.watch(controlWatch.signal, (message) => log.error({ component: 'control' }, message));
       // After the sources synced: user Sidecars must be known before any is written (invariant 4).
       await scoping?.start();
+      for (const part of parts) part.start(partsSignal.signal);
+      // A replica that becomes the leader takes over expiry and namespace defaults at once.
+      deps.sharedSink?.onChange?.((leader) => {
+        if (leader) scoping?.flush().catch((err: unknown) => log.error({ err }, 'Sidecar reconcile after taking the lead failed'));
+      });
       started = true;
       if (opts.listen !== false) await listen();
       log.info({ http: addresses.http, dns: addresses.dns, admin: addresses.admin, mode: control.mode, sidecars: config.sidecars.enabled }, 'Discovery is serving');
@@ -189,6 +233,11 @@ export async function buildApp(config: DiscoveryConfig, deps: AppDeps): Promise<
         ['control', () => controlWatch.abort()],
         ['agent', () => agent.close()],
         ['sources', () => feed.stop()],
+        // Last: the Lease is released once nothing writes Sidecars, upstream clients closed once nothing watches.
+        ['parts', async () => {
+          partsSignal.abort();
+          await Promise.all(parts.map((p) => p.stopped()));
+        }],
       ];
       for (const [part, step] of steps) {
         try {
@@ -198,22 +247,5 @@ export async function buildApp(config: DiscoveryConfig, deps: AppDeps): Promise<
         }
       }
     },
-  };
-}
-
-/** Embedded mode: the world from snapshot files, Sidecars and controls in the state dir. */
-export function embeddedDeps(config: DiscoveryConfig, log: Logger): AppDeps {
-  const poll = { pollIntervalMs: config.snapshotPollMs };
-  const sources: WorldSource[] = [];
-  if (config.consulSnapshot) sources.push({ part: 'consul', source: consulSnapshotSource(config.consulSnapshot, config.datacenter, poll) });
-  if (config.kubeSnapshot) {
-    const onIgnored = (ignored: ReadonlyMap<string, number>) => log.debug({ ignored: Object.fromEntries(ignored) }, 'kube snapshot: objects of other kinds ignored');
-    sources.push({ part: 'kube', source: kubeSnapshotSource(config.kubeSnapshot, { ...poll, onIgnored }) });
-  }
-  return {
-    log,
-    sources,
-    sidecarSink: new FileSidecarSink(config.stateDir),
-    control: { backend: new FileControlBackend(config.stateDir, poll), audit: new FileAuditLog(config.stateDir) },
   };
 }

@@ -5,7 +5,8 @@ import { KNOBS } from '../config/schema.ts';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../platform/log.ts';
 import { DiscoveryError } from '../platform/errors.ts';
-import { buildApp, embeddedDeps } from '../app.ts';
+import { buildApp } from '../app.ts';
+import { appDeps } from '../wiring/deps.ts';
 
 const FLAG_KNOBS = KNOBS.filter((k) => !k.key.includes('.'));
 
@@ -26,7 +27,7 @@ export async function serve(args: string[], env: Readonly<Record<string, string 
   const configFile = typeof values['config'] === 'string' ? values['config'] : env['DISCOVERY_CONFIG'];
   const config = await loadConfig({ configFile, flags, env });
   const log = createLogger(config.logLevel);
-  const app = await buildApp(config, embeddedDeps(config, log));
+  const app = await buildApp(config, await appDeps(config, log, env));
   await app.start();
 
   let stopping = false;

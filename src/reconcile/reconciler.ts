@@ -47,6 +47,8 @@ export interface ReconcilerDeps {
 export interface SharedSink {
   /** This replica holds the Lease: it alone removes hosts (expiry) and writes namespace defaults. */
   isLeader(): boolean;
+  /** Called on each change of leadership; returns the unsubscribe. */
+  onChange?(listener: (leader: boolean) => void): () => void;
 }
 
 export type ReadState = 'unread' | 'ok' | 'failed';
