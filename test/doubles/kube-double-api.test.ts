@@ -237,7 +237,7 @@ test('direct writes: create throws on an existing object, apply replaces, remove
   kube.remove('v1', 'Pod', 'shop', 'direct');
   assert.equal(kube.resourceVersion, String(before + 3));
   assert.throws(() => kube.remove('v1', 'Pod', 'shop', 'direct'), /does not exist/);
-  assert.throws(() => kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'shop' } }), /no resource type v1 ConfigMap/);
+  assert.throws(() => kube.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'shop' } }), /no resource type v1 Secret/);
   assert.throws(() => kube.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' } }), /needs metadata.namespace/);
   assert.deepEqual(kube.list('v1', 'Pod', 'other').map((p) => meta(p).name), ['web-1']);
 });

@@ -22,6 +22,8 @@ export class AgentState {
   readonly datacenter: string;
   readonly nodeName: string;
   readonly maxWaitMs: number;
+  /** limits.http_max_conns_per_client, reported by /v1/agent/self as the real agent does. */
+  readonly maxConnsPerClient: number;
   /** The last raft index handed out. Index 1 is Consul's own first (internal) raft write. */
   raft = 1;
 
@@ -29,6 +31,7 @@ export class AgentState {
     this.datacenter = opts.datacenter ?? 'dc1';
     this.nodeName = opts.nodeName ?? 'agent-1';
     this.maxWaitMs = opts.maxWaitMs ?? 10 * 60_000;
+    this.maxConnsPerClient = opts.maxConnsPerClient ?? 200;
     this.acl = new AclResolver(opts.acl);
   }
 

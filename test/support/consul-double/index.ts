@@ -40,7 +40,7 @@ export class ConsulDouble {
   private constructor(opts: ConsulDoubleOptions) {
     this.state = new AgentState(opts);
     this.ctx = { state: this.state, faults: this.faultState };
-    this.listener = new Listener(opts.maxConnsPerClient ?? 200, (req, res) => this.onRequest(req, res));
+    this.listener = new Listener(this.state.maxConnsPerClient, (req, res) => this.onRequest(req, res));
     // The agent's own node is in the catalog from the start, with its Serf health check.
     this.register({
       ID: randomUUID(),
@@ -136,6 +136,7 @@ export class ConsulDouble {
     log: (): ReadonlyArray<RequestLogEntry> => this.requestStats.log(),
     openConnections: (): number => this.listener.open,
     maxOpenConnections: (): number => this.listener.maxOpenConnections,
+    peerPorts: (): number[] => this.listener.peerPorts(),
     parked: (): number => this.state.waiters.size,
     reset: (): void => {
       this.requestStats.reset();

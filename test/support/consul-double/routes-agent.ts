@@ -39,7 +39,8 @@ function self(x: Exchange, { state }: RouteContext): void {
       Version: CONSUL_VERSION,
       BuildDate: '2025-01-01T00:00:00Z',
     },
-    DebugConfig: { Datacenter: state.datacenter, NodeName: state.nodeName, ACLsEnabled: state.acl.enabled },
+    // The agent's sanitized runtime configuration: Go field names, as the real agent serializes it.
+    DebugConfig: { Datacenter: state.datacenter, NodeName: state.nodeName, ACLsEnabled: state.acl.enabled, HTTPMaxConnsPerClient: state.maxConnsPerClient },
     Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 0.00001 },
     Member: { Name: state.nodeName, Addr: AGENT_ADDRESS, Port: 8301, Tags: { dc: state.datacenter, role: 'node', build: CONSUL_VERSION }, Status: 1 },
     Stats: {},

@@ -3,6 +3,8 @@
 
 import { groupVersions, VERBS, type ResourceType } from './resources.ts';
 
+const AUTHORIZATION_GROUP = 'authorization.k8s.io';
+
 export const SERVER_VERSION = {
   major: '1',
   minor: '32',
@@ -43,8 +45,15 @@ export function discoveryDocument(path: string, serverAddress: string): object |
   }
   if (path === '/apis') {
     const groups = gvs.filter((gv) => gv.group !== '').map((gv) => groupEntry(gv.group, gv.version));
+    groups.push(groupEntry(AUTHORIZATION_GROUP, 'v1'));
     return { kind: 'APIGroupList', apiVersion: 'v1', groups };
   }
+  // Access reviews are not stored objects: only create is served (access.ts answers them).
+  if (path === `/apis/${AUTHORIZATION_GROUP}/v1`) {
+    const review = { name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] };
+    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${AUTHORIZATION_GROUP}/v1`, resources: [review] };
+  }
+  if (path === `/apis/${AUTHORIZATION_GROUP}`) return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(AUTHORIZATION_GROUP, 'v1') };
   for (const gv of gvs) {
     const groupVersion = gv.group === '' ? gv.version : `${gv.group}/${gv.version}`;
     const base = gv.group === '' ? '/api' : `/apis/${gv.group}`;

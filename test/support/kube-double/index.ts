@@ -1,8 +1,11 @@
 // A Kubernetes API server test double on node:http: Namespaces, Pods, Services, EndpointSlices,
-// Istio Sidecars and Leases with the real API's resourceVersion, watch, conflict and error
-// semantics, plus fault injection and request statistics for tests. It listens on 127.0.0.1 only.
+// ConfigMaps, Istio Sidecars and ServiceEntries, and Leases with the real API's resourceVersion,
+// watch, conflict and error semantics, RBAC denials a test sets (with SelfSubjectAccessReview
+// answering from them), plus fault injection and request statistics for tests. It listens on
+// 127.0.0.1 only.
 
 import type { KubeConfig } from '@kubernetes/client-node';
+import { AccessRules, type DenyRule } from './access.ts';
 import type { ServerResponse } from 'node:http';
 import { HttpFront } from './front.ts';
 import { kubeConfigFor, writeKubeconfigFile } from './kubeconfig.ts';
@@ -50,6 +53,10 @@ export interface KubeDoubleFaults {
   fail(count: number | 'always', status?: number, match?: RequestMatch): void;
   /** The next `count` matching PUTs answer 409 Conflict as if the object had been modified; 0 removes the rules. */
   conflicts(count: number, match?: { pathPrefix?: string }): void;
+  /** RBAC denies this verb on this resource from now on: requests are 403 Forbidden and SelfSubjectAccessReview says not allowed. */
+  deny(rule: DenyRule): void;
+  /** Removes every deny rule. */
+  allowAll(): void;
 }
 
 export interface KubeDoubleStats {
@@ -59,12 +66,13 @@ export interface KubeDoubleStats {
   reset(): void;
 }
 
-export type { RequestMatch, RequestLogEntry };
+export type { RequestMatch, RequestLogEntry, DenyRule };
 
 export class KubeDouble {
   private readonly store: ObjectStore;
   private readonly lister: Lister;
   private readonly faultState = new FaultState();
+  private readonly access = new AccessRules();
   private readonly requestLog = new RequestLog();
   private readonly watches = new Set<WatchStream>();
   private readonly front: HttpFront;
@@ -96,6 +104,7 @@ export class KubeDouble {
       faults: this.faultState,
       token: this.token,
       log: this.requestLog,
+      access: this.access,
       serverAddress: () => `127.0.0.1:${this.front.port}`,
       openWatch: (res, request) => this.openWatch(res, request),
     };
@@ -123,6 +132,8 @@ export class KubeDouble {
       },
       fail: (count, status, match) => this.faultState.fail(count, status, match),
       conflicts: (count, match) => this.faultState.conflicts(count, match),
+      deny: (rule) => this.access.deny(rule),
+      allowAll: () => this.access.allowAll(),
     };
     this.stats = {
       requests: (match) => this.requestLog.count(match),

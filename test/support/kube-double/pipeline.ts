@@ -2,6 +2,7 @@
 // rule matches, then served as discovery or as a resource request. Errors go out as Status bodies.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ACCESS_REVIEW_PATH, forbidden, requestVerb, reviewAnswer, type AccessRules } from './access.ts';
 import { sendJson, serveResource, type ApiDeps } from './api.ts';
 import { discoveryDocument } from './discovery.ts';
 import { openApiDocument } from './openapi.ts';
@@ -12,6 +13,7 @@ import { badRequest, entityTooLarge, injectedFailure, internalError, KubeStatusE
 export interface PipelineDeps extends ApiDeps {
   readonly token: string;
   readonly log: RequestLog;
+  readonly access: AccessRules;
   /** host:port clients reach the server at (for /api's serverAddressByClientCIDRs). */
   serverAddress(): string;
 }
@@ -60,8 +62,16 @@ export function handleRequest(deps: PipelineDeps, req: IncomingMessage, res: Ser
         return;
       }
     }
+    if (path === ACCESS_REVIEW_PATH && method === 'POST') {
+      readBody(req)
+        .then((body) => sendJson(res, 201, JSON.stringify(reviewAnswer(deps.access, body))))
+        .catch(fail);
+      return;
+    }
     const target = routeResource(path);
     if (!target) throw pathNotFound();
+    const attributes = { verb: requestVerb(method, watch, target), group: target.type.group, resource: target.type.plural, namespace: target.namespace ?? '' };
+    if (!deps.access.allowed(attributes)) throw forbidden(attributes);
     if (method === 'GET') {
       serveResource(deps, target, { ...facts, query, body: undefined }, res);
       entry.status = res.headersSent ? res.statusCode : entry.status;

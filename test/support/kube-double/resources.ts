@@ -59,6 +59,16 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     unconditionalUpdate: false, statusSubresource: true, deleteReturnsObject: true, fieldLabels: [],
   },
   {
+    group: 'networking.istio.io', version: 'v1', apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', listKind: 'ServiceEntryList',
+    plural: 'serviceentries', singular: 'serviceentry', namespaced: true, shortNames: ['se'], categories: ['istio-io', 'networking-istio-io'], custom: true,
+    unconditionalUpdate: false, statusSubresource: true, deleteReturnsObject: true, fieldLabels: [],
+  },
+  {
+    group: '', version: 'v1', apiVersion: 'v1', kind: 'ConfigMap', listKind: 'ConfigMapList', plural: 'configmaps', singular: 'configmap',
+    namespaced: true, shortNames: ['cm'], categories: [], custom: false, unconditionalUpdate: true, statusSubresource: false,
+    deleteReturnsObject: false, fieldLabels: [],
+  },
+  {
     group: 'coordination.k8s.io', version: 'v1', apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', listKind: 'LeaseList',
     plural: 'leases', singular: 'lease', namespaced: true, shortNames: [], categories: [], custom: false, unconditionalUpdate: false,
     statusSubresource: false, deleteReturnsObject: false, fieldLabels: [],
