@@ -11,6 +11,7 @@ import type { SidecarGate } from '../gate/gate.ts';
 import { ControlWriteError } from '../control/control-store.ts';
 import { registerControlStatusGauges } from '../control/metrics.ts';
 import { controlView } from './control-view.ts';
+import { StatusPageAuth, isStatusSignIn, statusRoutes } from './status-routes.ts';
 import type { AuditQuery, ClearOverrideBody, ExplainQuery, LocalOverrideBody, ModeBody, PinBody, SidecarsQuery, UnpinBody } from './request-schemas.ts';
 import { AUDIT_QUERY, CLEAR_OVERRIDE_BODY, EXPLAIN_QUERY, LOCAL_OVERRIDE_BODY, MODE_BODY, PIN_BODY, SIDECARS_QUERY, UNPIN_BODY, validateRequestPart } from './request-schemas.ts';
 
@@ -37,11 +38,14 @@ export function buildAdminServer(ctx: Core, deps: AdminDeps) {
   // The control gauges /metrics exports with the control API (registered once per registry).
   registerControlStatusGauges(ctx.registry, () => ctx.control.status());
 
+  const statusAuth = token ? new StatusPageAuth(token) : null;
+
   app.addHook('onRequest', async (req, reply) => {
-    if (!tokenDigest || req.url === '/healthz' || req.url === '/readyz') return;
+    if (!tokenDigest || req.url === '/healthz' || req.url === '/readyz' || isStatusSignIn(req)) return;
     const h = req.headers.authorization;
     const given = typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : '';
-    if (!timingSafeEqual(digest(given), tokenDigest)) {
+    // A browser shows the status page with the cookie its sign-in form set (status-routes.ts).
+    if (!timingSafeEqual(digest(given), tokenDigest) && !statusAuth?.allows(req) && !(await statusAuth?.refuse(req, reply))) {
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a valid bearer token is required (DISCOVERY_ADMIN_TOKEN)' });
     }
   });
@@ -64,6 +68,8 @@ export function buildAdminServer(ctx: Core, deps: AdminDeps) {
   app.get('/metrics', async (_req, reply) => {
     return reply.type(ctx.registry.contentType).send(await ctx.registry.metrics());
   });
+
+  void app.register(statusRoutes(ctx, deps, statusAuth));
 
   app.get('/v1/control', async () => controlView(ctx.control.status()));
 

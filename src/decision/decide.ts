@@ -50,7 +50,8 @@ export interface Decision {
   readonly hybrid?: { readonly route: Route; readonly reason: Reason };
 }
 
-const TARGET_REASON: Record<Exclude<MeshStatus, 'meshed'>, Reason> = {
+/** The reason code of a target that cannot be meshed, by its mesh status. */
+export const TARGET_REASON: Readonly<Record<Exclude<MeshStatus, 'meshed'>, Reason>> = {
   'not-in-kubernetes': 'target-not-in-kubernetes',
   'no-cluster-ip': 'target-no-cluster-ip',
   'no-ready-endpoints': 'target-no-ready-endpoints',

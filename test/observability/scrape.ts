@@ -3,16 +3,15 @@
 import type { App } from '../../src/app.ts';
 import { portOf } from '../support/app.ts';
 
-/** One request to the admin listener of a started app (JSON body when given). */
-export function adminRequest(app: App, path: string, opts: { method?: string; body?: unknown; token?: string } = {}): Promise<Response> {
+/** One request to the admin listener of a started app: a JSON body, or a raw one with its type; never follows redirects. */
+export function adminRequest(app: App, path: string, opts: { method?: string; body?: unknown; raw?: { type: string; body: string }; token?: string; cookie?: string } = {}): Promise<Response> {
   const headers: Record<string, string> = {};
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.raw) headers['content-type'] = opts.raw.type;
   if (opts.token !== undefined) headers['authorization'] = `Bearer ${opts.token}`;
-  return fetch(`http://127.0.0.1:${portOf(app.addresses.admin)}${path}`, {
-    method: opts.method ?? 'GET',
-    headers,
-    ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-  });
+  if (opts.cookie !== undefined) headers['cookie'] = opts.cookie;
+  const body = opts.raw ? opts.raw.body : opts.body !== undefined ? JSON.stringify(opts.body) : undefined;
+  return fetch(`http://127.0.0.1:${portOf(app.addresses.admin)}${path}`, { method: opts.method ?? 'GET', headers, redirect: 'manual', ...(body !== undefined ? { body } : {}) });
 }
 
 /** Parses `name{a="x",b="y"} value` lines: every sample with its metric name and labels. */
