@@ -16,6 +16,7 @@ export interface ServiceCallers {
   readonly mesh: readonly string[];
   /** Their Sidecar lists the target but has not propagated yet. */
   readonly pending: readonly string[];
+  /** Callers held back by a pin of their own (a pin of the whole service is in ServiceRow.pin). */
   readonly pinned: readonly string[];
 }
 
@@ -105,7 +106,8 @@ function callerWorkloads(world: World): Caller[] {
   return [...byWorkload.values()].sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : 0));
 }
 
-function callersOf(name: string, callers: readonly Caller[], inputs: StatusInputs): ServiceCallers {
+/** `servicePinned`: a pin holds every caller back; pinned callers are then not listed one by one. */
+function callersOf(name: string, callers: readonly Caller[], inputs: StatusInputs, servicePinned: boolean): ServiceCallers {
   const mesh: string[] = [];
   const pending: string[] = [];
   const pinned: string[] = [];
@@ -113,7 +115,9 @@ function callersOf(name: string, callers: readonly Caller[], inputs: StatusInput
     const d = inputs.evaluate(c, name);
     const effective = d.hybrid ?? d;
     if (effective.route === 'mesh') mesh.push(c.workload);
-    else if (effective.reason === 'pinned') pinned.push(c.workload);
+    else if (effective.reason === 'pinned') {
+      if (!servicePinned) pinned.push(c.workload);
+    }
     else if (effective.reason === 'sidecar-pending') {
       // Only pairs written and still propagating: a pair nobody asked for is pending too, and not news.
       if (inputs.describePair(c, name)['writtenAt']) pending.push(c.workload);
@@ -148,7 +152,7 @@ export function assembleStatus(inputs: StatusInputs): StatusData {
     let rowCallers: ServiceCallers | null = null;
     if (target.status === 'meshed') {
       if (evaluated + callers.length <= maxPairs) {
-        rowCallers = callersOf(key, callers, inputs);
+        rowCallers = callersOf(key, callers, inputs, pin !== null);
         evaluated += callers.length;
       } else truncated = true;
     }

@@ -87,7 +87,7 @@ function serviceRow(s: ServiceRow): Html {
   return html`<tr data-service="${s.name}"><td><b>${s.name}</b></td><td><span class="tag ${s.category}">${CATEGORY_LABEL[s.category]}</span></td>
 <td>${s.reason ? html`<code>${s.reason}</code><br><small>${s.detail}</small>` : html`<small>${s.detail}</small>`}</td>
 <td>${list(s.kubeServices)}</td><td>${target}</td><td>${s.instances}</td>
-<td data-callers="mesh">${callers ? list(callers.mesh, 'none yet') : '—'}</td><td data-callers="pending">${callers ? list(callers.pending) : '—'}</td><td data-callers="pinned">${callers ? list(callers.pinned) : '—'}</td></tr>`;
+<td data-callers="mesh">${callers ? list(callers.mesh, 'none yet') : '—'}</td><td data-callers="pending">${callers ? list(callers.pending) : '—'}</td><td data-callers="pinned">${s.pin && !s.pin.caller ? html`<b>every caller</b>` : callers ? list(callers.pinned) : '—'}</td></tr>`;
 }
 
 function services(d: StatusData): Html {
@@ -109,9 +109,15 @@ ${problems.length === 0 ? html`<tr><td colspan="3">No conflicts or problems.</td
 </tbody></table></section>`;
 }
 
+/** Content digests are long: their first characters tell versions apart. */
+function shortVersion(v: string | null): string {
+  if (v === null) return '—';
+  return v.length > 20 ? `${v.slice(0, 12)}…` : v;
+}
+
 function sources(d: StatusData): Html {
   return html`<section id="sources"><h2>Upstream freshness</h2><table><thead><tr><th>source</th><th>synced</th><th>last change</th><th>version</th><th>versions / failures</th><th>current error</th></tr></thead><tbody>
-${d.sources.map((s) => html`<tr data-source="${s.name}"><td>${s.name}</td><td>${yesNo(s.synced, 'yes', 'no')}</td><td>${s.lastChangeAt ?? '—'}</td><td><code>${s.version ?? '—'}</code></td><td>${s.loads ?? '?'} / ${s.errors ?? '?'}</td><td>${s.lastError ?? '—'}</td></tr>`)}
+${d.sources.map((s) => html`<tr data-source="${s.name}"><td>${s.name}</td><td>${yesNo(s.synced, 'yes', 'no')}</td><td>${s.lastChangeAt ?? '—'}</td><td><code title="${s.version ?? ''}">${shortVersion(s.version)}</code></td><td>${s.loads ?? '?'} / ${s.errors ?? '?'}</td><td>${s.lastError ?? '—'}</td></tr>`)}
 </tbody></table>${d.kubeStale ? html`<p class="no">Kubernetes is stale: every answer is HAProxy.</p>` : ''}</section>`;
 }
 

@@ -91,6 +91,7 @@ test('per service: the callers that get mesh answers, those waiting for their Si
   assert.deepEqual(service(d, 'details').callers, { mesh: [], pending: [], pinned: ['shop/frontend'] });
   assert.equal(service(d, 'reviews').category, 'blocked');
   assert.equal(service(d, 'reviews').reason, 'pinned');
+  assert.deepEqual(service(d, 'reviews').callers, { mesh: [], pending: [], pinned: [] }, 'a pin of the whole service is not listed caller by caller');
   assert.deepEqual(d.counts, { total: 10, 'consul-only': 3, mapped: 2, meshed: 3, blocked: 2 });
   assert.deepEqual(d.control.pins.map((p) => [p.service, p.caller ?? null, p.actor, p.reason]), [['details', 'shop/frontend', ACTOR.actor, ACTOR.reason], ['reviews', null, ACTOR.actor, ACTOR.reason]].sort());
   assert.ok(d.actions.some((a) => a.command === 'discovery unpin details --caller shop/frontend --reason "TEXT"'));
