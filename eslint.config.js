@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const FOLDERS = ['platform', 'config', 'world', 'sources', 'decision', 'control', 'gate', 'lookup', 'frontends', 'reconcile', 'sinks', 'admin', 'wiring', 'cli'];
+const FOLDERS = ['platform', 'config', 'world', 'sources', 'decision', 'control', 'gate', 'lookup', 'frontends', 'reconcile', 'sinks', 'admin', 'wiring', 'preflight', 'cli'];
 
 /** What each folder may import (besides itself). src/app.ts and src/main.ts sit above all of them. */
 const ALLOWED = {
@@ -22,7 +22,9 @@ const ALLOWED = {
   admin: ['platform', 'config', 'world', 'decision', 'control', 'gate', 'lookup'],
   // Chooses each part (snapshot or live) and builds it for the app; the app itself never knows which.
   wiring: ['platform', 'config', 'world', 'sources', 'control', 'lookup', 'frontends', 'sinks'],
-  cli: ['platform', 'config', 'world', 'decision', 'control', 'lookup', 'admin', 'wiring'],
+  // Checks a cluster with the live sources, the world model and the wiring's credential loading.
+  preflight: ['platform', 'config', 'world', 'sources', 'frontends', 'wiring'],
+  cli: ['platform', 'config', 'world', 'decision', 'control', 'lookup', 'admin', 'wiring', 'preflight'],
 };
 
 const layer = (from) => {

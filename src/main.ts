@@ -3,6 +3,7 @@
 import { DiscoveryError } from './platform/errors.ts';
 import { serve } from './cli/serve.ts';
 import * as ops from './cli/commands.ts';
+import { preflight } from './cli/preflight.ts';
 
 const HELP = `discovery — Consul-compatible discovery that moves services to Istio one at a time
 
@@ -18,6 +19,8 @@ usage:
   discovery explain SERVICE --from CALLER_IP [-o text|json]
   discovery audit [--limit N] [-o text|json]
   discovery sidecars [--namespace NS] [-o yaml|json]
+  discovery preflight [--config FILE] [flags as for serve] [--timeout 30s] [-o text|json]
+                  (checks the live upstreams; exit 3 when a check is a blocker)
 
 Operator commands talk to the admin API: --admin-addr or DISCOVERY_ADMIN_ADDR (default 127.0.0.1:8580),
 with DISCOVERY_ADMIN_TOKEN as bearer token when one is set.
@@ -45,6 +48,9 @@ async function main(argv: string[]): Promise<void> {
       return ops.audit(rest, io);
     case 'sidecars':
       return ops.sidecars(rest, io);
+    case 'preflight':
+      process.exitCode = await preflight(rest, io);
+      return;
     case undefined:
     case 'help':
     case '--help':
