@@ -11,6 +11,7 @@ kdig knot-dnsutils
 kubectl kubernetes-client
 promtool prometheus
 chromium chromium
+/usr/sbin/unbound unbound
 '
 
 set -eu
