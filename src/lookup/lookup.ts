@@ -32,7 +32,13 @@ export interface LookupCounters {
   count(via: FrontEnd, decision: Decision): void;
 }
 
-export interface LookupResult {
+export interface LookupResult extends RouteResult {
+  /** X-Consul-Index for this caller and service. */
+  readonly index: number;
+}
+
+/** A lookup's decision and answer data, without the index (what a DNS answer needs). */
+export interface RouteResult {
   /** Lower-cased service name. */
   readonly key: string;
   readonly caller: Caller | null;
@@ -40,8 +46,6 @@ export interface LookupResult {
   /** Consul's data for the service (undefined: Consul does not know it). */
   readonly service: ConsulService | undefined;
   readonly target: MeshTarget | undefined;
-  /** X-Consul-Index for this caller and service. */
-  readonly index: number;
   /** The instances to answer with: Consul's, or the one synthetic mesh instance. */
   readonly instances: readonly ConsulInstance[];
   /**
@@ -113,7 +117,18 @@ export class Lookups {
 
   /** Decide for one lookup: counts it and records the observation. `observe` false for re-evaluations (blocking-query wake-ups). */
   lookup(callerOrIp: Caller | null | string, name: string, via: FrontEnd, observe = true): LookupResult {
-    const result = this.evaluate(callerOrIp, name);
+    return this.#noted(this.evaluate(callerOrIp, name), via, observe);
+  }
+
+  /**
+   * lookup() for answers that carry no index (DNS): the same decision, counting and observation,
+   * without the index, which costs a handful of map reads per query. `name` must be lower case.
+   */
+  route(sourceIp: string, name: string, via: FrontEnd): RouteResult {
+    return this.#noted(this.#resolve(sourceIp, name, false), via, true);
+  }
+
+  #noted<R extends RouteResult>(result: R, via: FrontEnd, observe: boolean): R {
     this.#deps.counters.count(via, result.decision);
     if (result.service) this.#deps.popularity?.note(result.key);
     const { caller, target } = result;
@@ -123,10 +138,14 @@ export class Lookups {
 
   /** The same decision without side effects (for explain). */
   evaluate(callerOrIp: Caller | null | string, name: string): LookupResult {
-    const key = name.toLowerCase();
-    const ip = typeof callerOrIp === 'string' ? normalizeIp(callerOrIp) : callerOrIp?.ip;
-    const caller = typeof callerOrIp === 'string' ? (this.#deps.world.current.callers.get(ip!) ?? null) : callerOrIp;
+    return this.#resolve(callerOrIp, name.toLowerCase(), true);
+  }
+
+  /** The decision and the instances for a lower-cased name; the index only when asked (0 otherwise). */
+  #resolve(callerOrIp: Caller | null | string, key: string, withIndex: boolean): LookupResult {
     const world = this.#deps.world.current;
+    const ip = typeof callerOrIp === 'string' ? normalizeIp(callerOrIp) : callerOrIp?.ip;
+    const caller = typeof callerOrIp === 'string' ? (world.callers.get(ip!) ?? null) : callerOrIp;
     const service = world.consul.services.get(key);
     const target = world.targets.get(key);
     const pinned = this.#deps.control.pinFor(key, caller?.workload ?? null) !== undefined;
@@ -140,7 +159,7 @@ export class Lookups {
       kubeStale: this.#deps.world.kubeStale,
     });
 
-    const index = this.#index(caller, ip, key);
+    const index = withIndex ? this.#index(caller, ip, key) : 0;
     if (decision.route === 'mesh' && service && target) {
       const meshIdx = this.#deps.world.mesh(key);
       let cached = this.#meshCache.get(key);

@@ -53,7 +53,7 @@ export class DnsAnswerer {
     if (entry.mode === 'service' && entry.name.kind === 'service') {
       const ecs = q.edns?.ecs;
       const viaEcs = ecs !== undefined && ecs !== null && this.#trusted.trusts(sourceIp);
-      const r = this.#ctx.lookups.lookup(viaEcs ? ecs.ip : sourceIp, entry.name.service, 'dns');
+      const r = this.#ctx.lookups.route(viaEcs ? ecs.ip : sourceIp, entry.name.service, 'dns');
       const slot = r.decision.route === 'mesh' ? 'mesh' : 'consul';
       let v = entry[slot];
       if (!v || v.version !== r.contentVersion) {

@@ -14,7 +14,7 @@
 //   answer fits (then the client must retry over TCP).
 // Every reply to a query with OPT carries an OPT, truncated or not (RFC 6891 §7).
 
-import type { Prepared } from './prepared.ts';
+import type { Chunk, Prepared } from './prepared.ts';
 import type { Query } from './query.ts';
 import { FLAG, HEADER_SIZE, optSize, writeOpt } from './wire.ts';
 
@@ -69,12 +69,38 @@ export function assemble(query: Query, p: Prepared, transport: Transport, policy
       order[j] = t;
     }
   }
+  const edns = query.edns;
+  const optLen = edns ? optSize(edns.ecs ? edns.ecs.address.length : null) : 0;
 
+  // The common case, sized from the layout summed when the answer was built: no limit cuts an
+  // answer and everything fits the budget, so nothing is trimmed (the general path below would
+  // reach the same bytes after walking every record).
+  const aLimited = p.kind === 'address' && policy.aRecordLimit > 0 && policy.aRecordLimit < n;
+  if (!aLimited) {
+    let budget: number;
+    let fits: boolean;
+    if (transport === 'udp') {
+      const advertised = edns ? Math.max(512, edns.udpSize) : 512;
+      budget = Math.max(512, Math.min(advertised, policy.maxUdpSize)) - 7;
+      fits = !(advertised === 512 && n > Math.min(policy.udpAnswerLimit, MAX_UDP_ANSWER_LIMIT));
+    } else {
+      budget = TCP_MAX_SIZE;
+      fits = n <= (p.kind === 'srv' ? 1024 : 4096);
+    }
+    const l = p.layout;
+    const size = query.qEnd + optLen + l.extra + l.answersAndLinks + l.authority;
+    if (fits && size <= budget) return write(query, p, policy, n, true, p.linked.length > 0, p.extra.length > 0, false, size, ecsScope);
+  }
+  return assembleTrimmed(query, p, transport, policy, ecsScope, optLen);
+}
+
+/** Consul's limits applied record by record: answers (and their linked records) are cut and trimmed to fit. */
+function assembleTrimmed(query: Query, p: Prepared, transport: Transport, policy: SizePolicy, ecsScope: number, optLen: number): Buffer {
+  const n = p.answers.length;
   let k = n;
   if (p.kind === 'address' && policy.aRecordLimit > 0) k = Math.min(k, policy.aRecordLimit);
   const offered = k;
   const edns = query.edns;
-  const optLen = edns ? optSize(edns.ecs ? edns.ecs.address.length : null) : 0;
   let limit: number;
   let uncompressed = false;
   if (transport === 'udp') {
@@ -91,13 +117,18 @@ export function assemble(query: Query, p: Prepared, transport: Transport, policy
   }
 
   // prefix[j]: bytes of the first j answers in `order` plus the linked records they bring (each once).
-  // (Plain loops, no closures: this runs for every query.)
+  // (Plain loops, no closures: this runs for every query that needs trimming.)
   const linked = p.linked;
   const hasLinks = linked.length > 0;
-  if (hasLinks) usedLink.fill(0, 0, linked.length);
+  const units = p.layout.disjointLinks ? p.layout.units : null;
+  if (hasLinks && !units) usedLink.fill(0, 0, linked.length);
   prefix[0] = 0;
   for (let j = 0; j < k; j++) {
     const a = p.answers[order[j]!]!;
+    if (units) {
+      prefix[j + 1] = prefix[j]! + units[order[j]!]! + (uncompressed ? a.ownerExtra : 0);
+      continue;
+    }
     let size = a.bytes.length + (uncompressed ? a.ownerExtra : 0);
     if (hasLinks) {
       for (const l of a.links) {
@@ -108,10 +139,8 @@ export function assemble(query: Query, p: Prepared, transport: Transport, policy
     }
     prefix[j + 1] = prefix[j]! + size;
   }
-  let extraSize = 0;
-  for (const c of p.extra) extraSize += c.bytes.length;
-  let authSize = 0;
-  for (const c of p.authority) authSize += c.bytes.length;
+  const extraSize = p.layout.extra;
+  const authSize = p.layout.authority;
   const questionEnd = query.qEnd;
   const fixed = questionEnd + optLen + extraSize;
   const budget = transport === 'udp' ? limit - 7 : limit;
@@ -137,35 +166,46 @@ export function assemble(query: Query, p: Prepared, transport: Transport, policy
   }
   const trimmed = k < offered;
   const tc = forcedTc || (transport === 'udp' && policy.enableTruncate && trimmed);
+  return write(query, p, policy, k, withAuthority, withLinks, withExtra, tc, size, ecsScope);
+}
 
+/** Writes the reply: header, the query's question, the first k answers in `order`, then the chosen sections. */
+function write(query: Query, p: Prepared, policy: SizePolicy, k: number, withAuthority: boolean, withLinks: boolean, withExtra: boolean, tc: boolean, size: number, ecsScope: number): Buffer {
   const out = Buffer.allocUnsafe(size);
   out.writeUInt16BE(query.id, 0);
   out.writeUInt16BE(replyFlags(query, p.rcode, p.authoritative, policy.recursionAvailable, tc), 2);
   out.writeUInt16BE(1, 4);
   out.writeUInt16BE(k, 6);
   out.writeUInt16BE(withAuthority ? p.authority.length : 0, 8);
-  let off = copyBytes(query.buf, HEADER_SIZE, questionEnd, out, HEADER_SIZE);
-  const now = Math.floor(Date.now() / 1000);
-  for (let j = 0; j < k; j++) off = put(out, off, p.answers[order[j]!]!, now);
-  if (withAuthority) for (const c of p.authority) off = put(out, off, c, now);
+  let off = copyBytes(query.buf, HEADER_SIZE, query.qEnd, out, HEADER_SIZE);
+  const answers = p.answers;
+  for (let j = 0; j < k; j++) off = put(out, off, answers[order[j]!]!);
+  if (withAuthority) for (const c of p.authority) off = put(out, off, c);
   let ar = 0;
   if (withLinks) {
-    usedLink.fill(0, 0, linked.length);
+    const linked = p.linked;
+    const dedup = !p.layout.disjointLinks;
+    if (dedup) usedLink.fill(0, 0, linked.length);
     for (let j = 0; j < k; j++) {
-      for (const l of p.answers[order[j]!]!.links) {
-        if (usedLink[l]) continue;
-        usedLink[l] = 1;
-        off = put(out, off, linked[l]!, now);
+      const links = answers[order[j]!]!.links;
+      for (let i = 0; i < links.length; i++) {
+        const l = links[i]!;
+        if (dedup) {
+          if (usedLink[l]) continue;
+          usedLink[l] = 1;
+        }
+        off = put(out, off, linked[l]!);
         ar++;
       }
     }
   }
   if (withExtra) {
     for (const c of p.extra) {
-      off = put(out, off, c, now);
+      off = put(out, off, c);
       ar++;
     }
   }
+  const edns = query.edns;
   if (edns) {
     const e = edns.ecs;
     // Consul echoes the client's advertised size in the reply's OPT.
@@ -179,6 +219,11 @@ export function assemble(query: Query, p: Prepared, transport: Transport, policy
 /** Exact size of a reply with the first k answers (in `order`), and their linked records when `links`. */
 function actualSize(p: Prepared, k: number, base: number, authSize: number, extraSize: number, links: boolean): number {
   let s = base + authSize + extraSize;
+  if (links && p.layout.disjointLinks) {
+    const units = p.layout.units;
+    for (let j = 0; j < k; j++) s += units[order[j]!]!;
+    return s;
+  }
   if (links) usedLink.fill(0, 0, p.linked.length);
   for (let j = 0; j < k; j++) {
     const a = p.answers[order[j]!]!;
@@ -193,7 +238,7 @@ function actualSize(p: Prepared, k: number, base: number, authSize: number, extr
   return s;
 }
 
-/** Byte copy; a plain loop beats Buffer#copy (which builds a view per call) for the short records here. */
+/** Byte copy; a plain loop beats Buffer#copy (which builds a view per call) for the short question here. */
 function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
   const len = end - start;
   if (len > 32) {
@@ -204,10 +249,11 @@ function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array,
   return at + len;
 }
 
-function put(out: Buffer, off: number, c: { bytes: Buffer; serialAt: number }, now: number): number {
-  const end = copyBytes(c.bytes, 0, c.bytes.length, out, off);
-  if (c.serialAt >= 0) out.writeUInt32BE(now >>> 0, off + c.serialAt);
-  return end;
+/** A whole record (TypedArray#set copies it without building a view); an SOA gets the current time as its serial, as Consul writes it. */
+function put(out: Buffer, off: number, c: Chunk): number {
+  out.set(c.bytes, off);
+  if (c.serialAt >= 0) out.writeUInt32BE(Math.floor(Date.now() / 1000) >>> 0, off + c.serialAt);
+  return off + c.bytes.length;
 }
 
 /** FORMERR / NOTIMP as miekg writes them for rejected messages: the header only, QR set, no sections. */

@@ -29,6 +29,36 @@ export interface Prepared {
   readonly linked: readonly Chunk[];
   /** Additional records that always appear (NS glue, the record of an .addr name asked with another type). */
   readonly extra: readonly Chunk[];
+  /** Sizes summed once when the answer is built, so a reply that needs no trimming is sized without a walk. */
+  readonly layout: Layout;
+}
+
+export interface Layout {
+  /** Bytes of every answer plus every linked record an answer links (each once). */
+  readonly answersAndLinks: number;
+  readonly authority: number;
+  readonly extra: number;
+  /** No linked record is linked by two answers: the links can be written without de-duplication. */
+  readonly disjointLinks: boolean;
+  /** Per answer: its bytes plus its linked records' bytes (what it adds to a reply when links are disjoint). */
+  readonly units: readonly number[];
+}
+
+const sum = (chunks: readonly Chunk[]): number => chunks.reduce((n, c) => n + c.bytes.length, 0);
+
+export function layoutOf(p: Pick<Prepared, 'answers' | 'authority' | 'linked' | 'extra'>): Layout {
+  const linkedBy = new Uint32Array(p.linked.length);
+  let answersAndLinks = sum(p.answers);
+  for (const a of p.answers) {
+    for (const l of a.links) if (linkedBy[l]!++ === 0) answersAndLinks += p.linked[l]!.bytes.length;
+  }
+  return {
+    answersAndLinks,
+    authority: sum(p.authority),
+    extra: sum(p.extra),
+    disjointLinks: linkedBy.every((n) => n <= 1),
+    units: p.answers.map((a) => a.links.reduce((n, l) => n + p.linked[l]!.bytes.length, a.bytes.length)),
+  };
 }
 
 export function chunk(bytes: Buffer, ownerExtra = 0, links: readonly number[] = [], serialAt = -1): Chunk {

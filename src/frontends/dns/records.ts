@@ -3,9 +3,9 @@
 
 import { isIPv4, isIPv6 } from 'node:net';
 import type { DnsConfig } from '../../config/config.ts';
-import type { LookupResult } from '../../lookup/lookup.ts';
+import type { RouteResult } from '../../lookup/lookup.ts';
 import { aggregateStatus, type ConsulCatalog, type ConsulInstance, type ConsulNode } from '../../world/consul-types.ts';
-import { chunk, type Chunk, type Prepared } from './prepared.ts';
+import { chunk, layoutOf, type Chunk, type Prepared } from './prepared.ts';
 import { QUESTION_POINTER, RCODE, TYPE, addressRdata, nameWire, rr, soaRdata, srvRdata, txtRdata } from './wire.ts';
 
 export interface RecordContext {
@@ -19,8 +19,18 @@ export interface RecordContext {
 
 const NONE: readonly Chunk[] = [];
 
-function prepared(p: Partial<Prepared> & Pick<Prepared, 'rcode'>): Prepared {
-  return { authoritative: true, kind: 'other', shuffle: false, callerScoped: false, answers: NONE, authority: NONE, linked: NONE, extra: NONE, ...p };
+function prepared(p: Partial<Omit<Prepared, 'layout'>> & Pick<Prepared, 'rcode'>): Prepared {
+  const sections = { answers: p.answers ?? NONE, authority: p.authority ?? NONE, linked: p.linked ?? NONE, extra: p.extra ?? NONE };
+  // Every Prepared has the same keys in the same order: assemble() then sees one object shape.
+  return {
+    rcode: p.rcode,
+    authoritative: p.authoritative ?? true,
+    kind: p.kind ?? 'other',
+    shuffle: p.shuffle ?? false,
+    callerScoped: p.callerScoped ?? false,
+    ...sections,
+    layout: layoutOf(sections),
+  };
 }
 
 /** SOA as Consul writes it: owner = the domain asked, serial = now (patched per query), 3600 600 86400 min_ttl. */
@@ -125,7 +135,7 @@ export interface ServiceQuery {
   readonly qnameLen: number;
 }
 
-export function serviceAnswer(ctx: RecordContext, q: ServiceQuery, r: LookupResult): Prepared {
+export function serviceAnswer(ctx: RecordContext, q: ServiceQuery, r: RouteResult): Prepared {
   const live = r.instances.filter((i) => healthy(i, ctx.dns.onlyPassing) && (q.tag === null || i.service.Tags.some((t) => t.toLowerCase() === q.tag)));
   if (!r.service || live.length === 0) return nxdomain(q.domain);
   const mesh = r.decision.route === 'mesh';

@@ -9,8 +9,9 @@
 // answered, replies written in one go), an idle timeout, and a cap on connections.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { parseHostPort, type HostPort } from '../../platform/host-port.ts';
-import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, isIPv4, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Core } from '../../lookup/core.ts';
 import { DiscoveryError, errorMessage } from '../../platform/errors.ts';
 import { DnsAnswerer } from './answerer.ts';
@@ -147,9 +148,23 @@ export async function startDnsServer(ctx: Core, addr: string): Promise<DnsFrontE
   };
 }
 
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves the destination of every send(), even an IP literal, through dns.lookup, which
+ * answers a literal on the next tick: a closure, a queued tick and a second callback per reply.
+ * Replies always go to the address a query came from, an IP literal: answer those at once, so the
+ * send happens inside the 'message' handler. Anything else (a bind host name) is resolved as usual.
+ */
+function literalFirstLookup(hostname: string, options: LookupOneOptions, callback: LookupCallback): void {
+  const family = isIPv4(hostname) ? 4 : isIPv6(hostname) ? 6 : 0;
+  if (family !== 0) return callback(null, hostname, family);
+  dnsLookup(hostname, options, callback);
+}
+
 function bindUdp(host: string, port: number): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalFirstLookup });
     const onError = (err: Error) => {
       socket.close();
       reject(new DiscoveryError('DSC_ERR_LISTEN', `cannot listen for DNS on udp ${host}:${port}: ${err.message}`, { cause: err }));
