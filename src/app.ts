@@ -14,7 +14,7 @@ import { ControlStore } from './control/control-store.ts';
 import type { LocalOverrideStore } from './control/local-override.ts';
 import { registerModeGauge } from './control/metrics.ts';
 import { startDnsServer, type DnsFrontEnd } from './frontends/dns/server.ts';
-import { buildHttpServer, type HttpFrontEnd, type HttpServerOptions } from './frontends/http/server.ts';
+import { buildHttpServer, type HttpFrontEnd, type HttpServerOptions, type UpstreamConsul } from './frontends/http/server.ts';
 import { GATE_OFF, type SidecarGate } from './gate/gate.ts';
 import { PropagationGate } from './gate/propagation-gate.ts';
 import { AnswerCounts } from './lookup/answer-counts.ts';
@@ -104,6 +104,26 @@ function fanOut(candidates: ReadonlyArray<LookupObserver | undefined>): LookupOb
   return { observe: (o) => observers.forEach((x) => x.observe(o)) };
 }
 
+/** The upstream as the front end sees it: synced only once the world holds the Consul part too. Delegates (never copies) so a class instance keeps its methods and current values. */
+function syncedInWorld(upstream: UpstreamConsul, inWorld: () => boolean): UpstreamConsul {
+  return {
+    get url() {
+      return upstream.url;
+    },
+    get maxBlocking() {
+      return upstream.maxBlocking;
+    },
+    get aclCheck() {
+      return upstream.aclCheck;
+    },
+    get aclCacheTtlMs() {
+      return upstream.aclCacheTtlMs;
+    },
+    synced: () => upstream.synced() && inWorld(),
+    contact: () => upstream.contact(),
+  };
+}
+
 function listenError(what: string, addr: string, err: unknown): DiscoveryError {
   const code = (err as NodeJS.ErrnoException).code;
   const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EADDRNOTAVAIL' ? 'address not available on this host' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
@@ -157,7 +177,7 @@ export async function buildApp(config: DiscoveryConfig, deps: AppDeps): Promise<
   // Before the Consul part is in the world, reads are passed through (a synced source whose data
   // waits for the next coalesced rebuild would otherwise answer from an empty catalog).
   const upstream = deps.http?.upstream;
-  const httpOptions = upstream ? { ...deps.http, upstream: { ...upstream, synced: () => upstream.synced() && feed.partSynced('consul') } } : deps.http;
+  const httpOptions = upstream ? { ...deps.http, upstream: syncedInWorld(upstream, () => feed.partSynced('consul')) } : deps.http;
   const http = await buildHttpServer(core, agent, httpOptions);
   const admin = buildAdminServer(core, {
     ready: () => ({ ready: started && feed.synced, detail: { sources: feed.status(), mode: control.mode, control: control.status().backend, ...partsStatus() } }),

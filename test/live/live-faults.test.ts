@@ -23,11 +23,15 @@ function egressHosts(obj: object | null): string[] {
 /** Every answer a test saw for one caller and service, to check the index never went backwards. */
 class Answers {
   readonly seen: number[] = [];
-  constructor(
-    readonly replica: Replica,
-    readonly from: string,
-    readonly service = 'reviews',
-  ) {}
+  readonly replica: Replica;
+  readonly from: string;
+  readonly service: string;
+
+  constructor(replica: Replica, from: string, service = 'reviews') {
+    this.replica = replica;
+    this.from = from;
+    this.service = service;
+  }
 
   async get(): Promise<HttpAnswer> {
     const a = await request(this.replica.httpUrl(), `/v1/health/service/${this.service}`, { from: this.from });
