@@ -22,6 +22,8 @@ export interface IstioFacts {
   /** By namespace/name, only the Sidecars that set a mode. */
   readonly sidecarModes: ReadonlyMap<string, TrafficMode>;
   readonly serviceEntries: readonly ServiceEntryFacts[];
+  /** False when the ServiceEntries could not be listed (then none is known to cover anything). */
+  readonly serviceEntriesRead: boolean;
   /** What could not be read (each makes the checks that need it a warning). */
   readonly gaps: readonly string[];
 }
@@ -70,8 +72,10 @@ export async function readIstioFacts(kc: KubeConfig, rootNamespace: string): Pro
   } else gaps.push(`Sidecars: ${kubeMessage(sidecars)}`);
 
   const serviceEntries: ServiceEntryFacts[] = [];
+  let serviceEntriesRead = false;
   const entries = await kubeGet(kc, '/apis/networking.istio.io/v1/serviceentries');
   if (entries.status === 200) {
+    serviceEntriesRead = true;
     for (const item of itemsOf(entries.body)) {
       const spec = item.spec ?? {};
       const addresses = Array.isArray(spec['addresses']) ? spec['addresses'].filter((a): a is string => typeof a === 'string') : [];
@@ -79,5 +83,5 @@ export async function readIstioFacts(kc: KubeConfig, rootNamespace: string): Pro
       serviceEntries.push({ name: keyOf(item), addresses: [...addresses, ...endpoints] });
     }
   } else gaps.push(`ServiceEntries: ${kubeMessage(entries)}`);
-  return { meshMode, meshModeSource, sidecarModes, serviceEntries, gaps };
+  return { meshMode, meshModeSource, sidecarModes, serviceEntries, serviceEntriesRead, gaps };
 }

@@ -17,7 +17,12 @@ export interface AccessNeed {
   readonly namespace: string | null;
   /** Which part of Discovery needs it. */
   readonly why: string;
+  /** Verbs asked for this one object (RBAC may grant them by resourceNames); the others for any. */
+  readonly named?: { readonly name: string; readonly verbs: readonly string[] };
 }
+
+/** The Lease live mode holds (the elector's default name; test/preflight checks they agree). */
+export const LEASE_NAME = 'discovery-reconciler';
 
 /**
  * What live mode does against the API: the informers list and watch five kinds cluster-wide, the
@@ -39,14 +44,19 @@ export function accessNeeds(config: DiscoveryConfig): AccessNeed[] {
   }
   needs.push(
     { group: 'networking.istio.io', resource: 'sidecars', verbs: ['list', 'watch', 'get', 'create', 'update', 'delete'], namespace: null, why: 'the Kubernetes source and the Sidecar writer' },
-    { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'], namespace: config.namespace, why: 'the Lease of the replica that removes hosts' },
+    {
+      group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'], namespace: config.namespace,
+      why: `the Lease ${LEASE_NAME} of the replica that removes hosts`, named: { name: LEASE_NAME, verbs: ['get', 'update'] },
+    },
   );
   return needs;
 }
 
 function ruleText(n: AccessNeed, verbs: readonly string[]): string {
   const where = n.namespace === null ? 'a ClusterRole (bound cluster-wide)' : `a Role in namespace ${n.namespace}`;
-  return `grant ${verbs.join(', ')} on ${n.resource} (apiGroup "${n.group}") through ${where}`;
+  const named = n.named ? verbs.filter((v) => n.named!.verbs.includes(v)) : [];
+  const names = named.length > 0 ? ` (${named.join(', ')} may be narrowed to resourceNames [${n.named!.name}])` : '';
+  return `grant ${verbs.join(', ')} on ${n.resource} (apiGroup "${n.group}") through ${where}${names}`;
 }
 
 export interface RbacResult {
@@ -64,7 +74,8 @@ export async function rbacChecks(kc: KubeConfig, config: DiscoveryConfig): Promi
     const denied: string[] = [];
     try {
       for (const verb of need.verbs) {
-        const resourceAttributes = { verb, group: need.group, resource: need.resource, ...(need.namespace !== null ? { namespace: need.namespace } : {}) };
+        const name = need.named?.verbs.includes(verb) ? need.named.name : undefined;
+        const resourceAttributes = { verb, group: need.group, resource: need.resource, ...(need.namespace !== null ? { namespace: need.namespace } : {}), ...(name ? { name } : {}) };
         const answer = await api.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes } } });
         if (answer.status?.allowed !== true) denied.push(verb);
       }

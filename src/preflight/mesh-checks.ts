@@ -55,6 +55,9 @@ export function registryOnlyCheck(world: World, facts: IstioFacts): CheckResult 
   const uncovered = haproxyAddresses(world).filter((a) => !covered.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'));
   const workloads = some([...strict].sort());
   if (uncovered.length === 0) return pass(id, `${strict.size} meshed workload(s) run REGISTRY_ONLY (${workloads}); ServiceEntries cover every HAProxy address`);
+  if (!facts.serviceEntriesRead) {
+    return warn(id, `${strict.size} meshed workload(s) run with outboundTrafficPolicy REGISTRY_ONLY (${workloads}) and the ServiceEntries could not be read to see whether they cover the HAProxy addresses`, 'run preflight with credentials that may list serviceentries.networking.istio.io (--kubeconfig), or check by hand that a ServiceEntry covers the HAProxy addresses');
+  }
   return blocker(
     id,
     `${strict.size} meshed workload(s) run with outboundTrafficPolicy REGISTRY_ONLY (${workloads}) and no ServiceEntry covers HAProxy address(es) ${some(uncovered)}: they cannot reach non-migrated services, and a rollback would cut them off`,

@@ -44,6 +44,20 @@ test('preflight: REGISTRY_ONLY mesh-wide without a ServiceEntry for HAProxy is a
   }
 });
 
+test('preflight: REGISTRY_ONLY with ServiceEntries that cannot be listed is a warning saying so, not a guess', async () => {
+  const d = await startDoubles();
+  try {
+    d.kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n' } });
+    d.kube.faults.deny({ verb: 'list', group: 'networking.istio.io', resource: 'serviceentries' });
+    const r = await preflightOn(d);
+    assert.equal(check(r, 'mesh-registry-only').status, 'warn', describe(r));
+    assert.match(check(r, 'mesh-registry-only').reason, /ServiceEntries could not be read/);
+    assert.match(check(r, 'mesh-istio-config').reason, /ServiceEntries: HTTP 403/);
+  } finally {
+    await d.close();
+  }
+});
+
 test('preflight: REGISTRY_ONLY set by the Sidecar that applies to a meshed workload is a blocker too', async () => {
   const d = await startDoubles();
   try {
