@@ -135,6 +135,21 @@ test('preflight: a token that may not write (or read) the control key is a block
   }
 });
 
+test('preflight: an unreachable Consul agent is a blocker, and the checks that need it are not tried', async () => {
+  const d = await startDoubles();
+  try {
+    await d.consul.faults.down();
+    const r = await preflightOn(d);
+    assert.equal(check(r, 'consul-reachable').status, 'blocker', describe(r));
+    assert.match(check(r, 'consul-reachable').reason, /cannot reach the Consul agent at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    assert.equal(r.checks.some((c) => c.id === 'consul-control-key-write'), false);
+    assert.equal(check(r, 'kube-sidecar-crd').status, 'pass', 'Kubernetes is still checked');
+    assert.equal(check(r, 'mesh-traps').status, 'warn');
+  } finally {
+    await d.close();
+  }
+});
+
 test('preflight: an RBAC denial of a verb live mode uses is a blocker naming the verb, and the mesh checks wait for it', async () => {
   const d = await startDoubles();
   try {
