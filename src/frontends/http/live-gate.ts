@@ -70,7 +70,14 @@ export class LiveGate {
   #resume(req: IncomingMessage, res: ServerResponse, local: LocalHandler, allowed: boolean): void {
     // Caller gone while its token was checked: nothing to answer.
     if (res.destroyed || res.headersSent || req.socket.destroyed) return;
-    if (allowed) local(req, res);
-    else this.#o.passthrough.forward(req, res, 'acl', withoutDiscoveryIndex(req.url ?? '/'));
+    try {
+      if (allowed) local(req, res);
+      else this.#o.passthrough.forward(req, res, 'acl', withoutDiscoveryIndex(req.url ?? '/'));
+    } catch (err) {
+      // Outside the request's own call stack nothing else would answer: the caller would wait forever.
+      this.#o.ctx.log.error({ err, path: req.url?.split('?')[0] }, 'answering after the token check failed');
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Discovery: internal error while answering\n');
+    }
   }
 }
