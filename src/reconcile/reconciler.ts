@@ -69,8 +69,6 @@ export class Reconciler {
   /** Dry run: the last diff logged per Sidecar, so an unchanged diff is not logged every cycle. */
   readonly #dryRunLogged = new SidecarKeyMap<string>();
   #nsDirty = true;
-  /** The world's Sidecars as last planned against: a user Sidecar added or removed anywhere can change a namespace default. */
-  #sidecarsSeen: readonly unknown[] | null = null;
   #sweepDue = false;
   #read: ReadState = 'unread';
   #readError: string | null = null;
@@ -223,14 +221,7 @@ export class Reconciler {
     // A caller whose Pod went away: re-check workloads with problems (a conflict may be gone).
     if (c.callers.size > 0) for (const w of this.#problems.workloads()) this.#dirty.add(w);
     if (c.callers.size > 0 || c.all) this.#nsDirty = true;
-    // A namespace-wide user Sidecar in a namespace without meshed callers changes no caller, yet our
-    // default there must go (two selector-less Sidecars in one namespace: Istio's pick is undefined).
-    const sidecarsChanged = this.#deps.config.namespaceDefaults && world.kube.sidecars !== this.#sidecarsSeen;
-    if (sidecarsChanged) {
-      this.#sidecarsSeen = world.kube.sidecars;
-      this.#nsDirty = true;
-    }
-    if (any || c.callers.size > 0 || sidecarsChanged) this.#coalescer.trigger();
+    if (any || c.callers.size > 0) this.#coalescer.trigger();
   }
 
   /**

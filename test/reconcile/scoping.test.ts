@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemorySidecarSink } from '../../src/sinks/memory-sidecar-sink.ts';
 import type { ChangeSet } from '../../src/world/changes.ts';
-import { pod, sidecar } from '../support/world-fixtures.ts';
+import { sidecar } from '../support/world-fixtures.ts';
 import { harness, meshWorld } from './helpers.ts';
 
 const PP = '127.0.0.10';
@@ -235,20 +235,5 @@ test('namespace defaults (opt-in): one selector-less Sidecar per namespace witho
   h.core.setWorld({ kube: { ...h.core.world.current.kube, sidecars: [sidecar('web', 'mine', ['./*'], { selector: null })] } });
   await h.clock.advance(1000);
   assert.deepEqual([...sink.objects.keys()], ['bookinfo/discovery-default']);
-  await h.stop();
-});
-
-test('namespace defaults: a user namespace-wide Sidecar added where no caller is meshed still makes ours yield', async () => {
-  const sink = new MemorySidecarSink();
-  const world = meshWorld();
-  const withLegacy = { ...world, kube: { ...world.kube, namespaces: [...world.kube.namespaces, 'legacy'], pods: [...world.kube.pods, pod('legacy', 'billing-1', '127.0.0.20', { meshed: false, workload: 'billing' })] } };
-  const h = await harness(sink, { world: withLegacy, sidecars: { namespaceDefaults: true } });
-  await h.clock.advance(1000);
-  assert.ok(sink.objects.has('legacy/discovery-default'), 'a default in the namespace of the unmeshed Pod');
-  // Only a Sidecar changes: no meshed caller's view moves.
-  h.core.setWorld({ kube: { ...h.core.world.current.kube, sidecars: [...h.core.world.current.kube.sidecars, sidecar('legacy', 'mine', ['./*'], { selector: null })] } });
-  await h.clock.advance(1000);
-  assert.ok(!sink.objects.has('legacy/discovery-default'), 'ours is deleted: two selector-less Sidecars in one namespace leave Istio\'s choice undefined');
-  assert.ok(sink.objects.has('bookinfo/discovery-default'), 'other namespaces keep theirs');
   await h.stop();
 });
