@@ -1,38 +1,57 @@
 // Child process for bench/http.ts and bench/fanout.ts: one server under test, pinned by the parent
 // with taskset. Modes:
-//   discovery <meshed|unmeshed>  Discovery's HTTP API; 127.0.0.1 (where wrk connects from) is a
-//                                meshed or unmeshed caller, so wrk needs no source-address binding.
-//   bare <bodyFile>              fastify returning a cached Buffer of the same body: the yardstick.
+//   discovery <meshed|unmeshed> [services]  Discovery's HTTP API over `services` services (default 1);
+//                                127.0.0.1 (where wrk connects from) is a meshed or unmeshed caller,
+//                                so wrk needs no source-address binding.
+//   bare <bodyDir>               fastify returning a cached Buffer of the same body per service
+//                                name (one file per name in bodyDir): the yardstick.
 //   fanout                       Discovery, plus IPC commands to trigger a change and report
 //                                server-side time until every parked answer is written.
+//   bare-longpoll <bodyFile>     a bare fastify long-poll server with the same IPC commands: the
+//                                fan-out's yardstick.
 // Prints one JSON line {"port":N} on stdout once listening.
 
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import { testCore } from '../test/support/core.ts';
 import { catalog, kube, kubeService, pod, slice } from '../test/support/world-fixtures.ts';
 
 export const BENCH_SERVICE = 'bench';
 
-/** 10 HAProxy instances (an 11.7 kB body, a typical health answer), migrated; 127.0.0.1 is the caller. */
-export function benchWorld(callerMeshed: boolean, instances = 10, version = 0) {
-  const specs = Array.from({ length: instances }, (_, i) => ({
-    service: BENCH_SERVICE,
-    node: `haproxy-${BENCH_SERVICE}-${String(i).padStart(2, '0')}`,
-    address: `10.20.${version}.${i + 1}`,
-    port: 8080,
-    tags: ['v1', 'http', `zone-${i % 3}`],
-    meta: { version: '1.2.3', team: 'platform' },
-    nodeStatus: 'passing' as const,
-  }));
+/** Names of the services in the throughput world: 100 of them, as a client polling many services sees. */
+export function serviceNames(count: number): string[] {
+  return count === 1 ? [BENCH_SERVICE] : Array.from({ length: count }, (_, i) => `${BENCH_SERVICE}-${String(i).padStart(3, '0')}`);
+}
+
+/**
+ * `services` services of 10 HAProxy instances each (an 11.7 kB body, a typical health answer), all
+ * migrated (a Kubernetes Service with a meshed endpoint); 127.0.0.1 is the caller, meshed or not.
+ */
+export function benchWorld(callerMeshed: boolean, instances = 10, version = 0, services = 1) {
+  const names = serviceNames(services);
+  const specs = names.flatMap((service, s) =>
+    Array.from({ length: instances }, (_, i) => ({
+      service,
+      node: `haproxy-${service}-${String(i).padStart(2, '0')}`,
+      address: `10.${20 + Math.floor(s / 200)}.${version * 200 + (s % 200)}.${i + 1}`,
+      port: 8080,
+      tags: ['v1', 'http', `zone-${i % 3}`],
+      meta: { version: '1.2.3', team: 'platform' },
+      nodeStatus: 'passing' as const,
+    })),
+  );
   return {
     consul: catalog(specs),
     kube: kube({
       namespaces: ['apps', 'clients'],
-      services: [kubeService('apps', BENCH_SERVICE, '10.96.7.7', [{ name: 'http', port: 8080 }])],
-      endpointSlices: [slice('apps', BENCH_SERVICE, [{ pod: 'bench-1', ip: '10.244.7.7' }])],
-      pods: [pod('apps', 'bench-1', '10.244.7.7', { meshed: true, workload: BENCH_SERVICE }), pod('clients', 'client-1', '127.0.0.1', { meshed: callerMeshed, workload: 'client' })],
+      services: names.map((name, s) => kubeService('apps', name, `10.96.${Math.floor(s / 250)}.${(s % 250) + 1}`, [{ name: 'http', port: 8080 }])),
+      endpointSlices: names.map((name, s) => slice('apps', name, [{ pod: `${name}-1`, ip: `10.244.${Math.floor(s / 250)}.${(s % 250) + 1}` }])),
+      pods: [
+        ...names.map((name, s) => pod('apps', `${name}-1`, `10.244.${Math.floor(s / 250)}.${(s % 250) + 1}`, { meshed: true, workload: name })),
+        pod('clients', 'client-1', '127.0.0.1', { meshed: callerMeshed, workload: 'client' }),
+      ],
     }),
   };
 }
@@ -42,9 +61,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => process.exit(0));
   const [mode = 'discovery', arg = 'unmeshed'] = process.argv.slice(2);
   if (mode === 'bare') {
-    const body = await readFile(arg);
+    // arg: a directory holding one file per service name, the body Discovery sends for it.
     const app = Fastify({ logger: false });
-    const cache = new Map([[BENCH_SERVICE, body]]);
+    const cache = new Map<string, Buffer>();
+    for (const name of await readdir(arg)) cache.set(name, await readFile(join(arg, name)));
     app.get('/v1/health/service/:name', (req, reply) => {
       reply.header('content-type', 'application/json').send(cache.get((req.params as { name: string }).name));
     });
@@ -53,8 +73,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ port: typeof a === 'object' && a ? a.port : 0 })}\n`);
     return;
   }
+  if (mode === 'bare-longpoll') {
+    await bareLongPoll(arg);
+    return;
+  }
 
   const meshed = mode === 'discovery' && arg === 'meshed';
+  const services = Number(process.argv[4] ?? 1);
   let answered = 0;
   let changeAt = 0;
   let doneAt = 0;
@@ -63,7 +88,7 @@ async function main(): Promise<void> {
   let finished = 0;
   let finishedAt = 0;
   const core = await testCore({
-    world: benchWorld(meshed),
+    world: benchWorld(meshed, 10, 0, services),
     http: {
       onBlockingAnswer: () => {
         answered++;
@@ -95,6 +120,60 @@ async function main(): Promise<void> {
         if (finishedAt > 0) {
           clearInterval(poll);
           process.send?.({ handlersMs: doneAt - changeAt, writtenMs: finishedAt - changeAt, peakRss, answered, finished });
+        }
+      }, 5);
+    }
+  });
+}
+
+/**
+ * The yardstick for the fan-out: a bare fastify long-poll server. A GET whose ?index= is current
+ * parks its reply in an array; on `change` every parked reply is sent the body (the bytes Discovery
+ * sends, from bodyFile) with the next index. Same IPC commands and 'finish' counting as `fanout`.
+ */
+async function bareLongPoll(bodyFile: string): Promise<void> {
+  const body = await readFile(bodyFile);
+  let index = 100;
+  let parked: FastifyReply[] = [];
+  let changeAt = 0;
+  let handlersAt = 0;
+  let finished = 0;
+  let finishedAt = 0;
+  let target = Infinity;
+  const app = Fastify({ logger: false });
+  app.server.on('request', (_req, res) => {
+    res.once('finish', () => {
+      if (changeAt > 0 && ++finished === target) finishedAt = performance.now();
+    });
+  });
+  app.get('/v1/health/service/:name', (req, reply) => {
+    const wanted = Number((req.query as { index?: string }).index ?? 0);
+    reply.header('content-type', 'application/json');
+    if (wanted >= index) {
+      parked.push(reply);
+      return reply;
+    }
+    return reply.header('x-consul-index', String(index)).send(body);
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const a = app.server.address();
+  process.stdout.write(`${JSON.stringify({ port: typeof a === 'object' && a ? a.port : 0 })}\n`);
+  process.on('message', (msg: { cmd: string; n?: number }) => {
+    if (msg.cmd === 'waiting') process.send?.({ waiting: parked.length, rss: process.memoryUsage().rss });
+    else if (msg.cmd === 'change') {
+      target = msg.n ?? parked.length;
+      let peakRss = process.memoryUsage().rss;
+      changeAt = performance.now();
+      index++;
+      const waiting = parked;
+      parked = [];
+      for (const reply of waiting) reply.header('x-consul-index', String(index)).send(body);
+      handlersAt = performance.now();
+      const poll = setInterval(() => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        if (finishedAt > 0) {
+          clearInterval(poll);
+          process.send?.({ handlersMs: handlersAt - changeAt, writtenMs: finishedAt - changeAt, peakRss, answered: waiting.length, finished });
         }
       }, 5);
     }
