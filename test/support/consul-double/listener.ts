@@ -39,6 +39,11 @@ export class Listener {
     return this.maxOpen;
   }
 
+  /** The client-side port of every open connection (which client holds it: match with `ss -tnp`). */
+  peerPorts(): number[] {
+    return [...this.sockets].map((s) => s.remotePort ?? 0);
+  }
+
   resetMax(): void {
     this.maxOpen = this.sockets.size;
   }
