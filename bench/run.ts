@@ -22,6 +22,7 @@ const BENCHES: Record<string, string> = {
   dns: `./dns${EXT}`,
   sidecars: `./sidecars${EXT}`,
   scale: `./scale${EXT}`,
+  live: `./live${EXT}`,
 };
 
 function table(rows: BenchResult['rows']): string {
