@@ -3,7 +3,8 @@
 // test/support, Sidecar scoping on, after a DNS and an HTTP lookup); the live-only ones from the
 // registries of the live components built against the test doubles: the upstream Consul source
 // (synced against the Consul double), the Kubernetes live source (synced against the Kubernetes
-// double), the Lease elector and the Kubernetes Sidecar sink.
+// double), the Lease elector and the Kubernetes Sidecar sink. A live-mode replica built as
+// `discovery serve` builds it, on both doubles, must export every one of them by itself.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import { eventually } from '../support/eventually.ts';
 import { KubeDouble } from '../support/kube-double/index.ts';
 import { queryBytes, udpExchange } from '../dns/support.ts';
 import { fleet, harness } from '../sources/consul-upstream-harness.ts';
+import { MESHED_CALLER, startDoubles, startReplica } from '../live/live-harness.ts';
 import { namespaceObject, podObject, startSource } from '../sources/kube-live-fixtures.ts';
 import { newSink } from '../sinks/kube-sidecar-fixtures.ts';
 import { isExported, metricNames } from './promql-names.ts';
@@ -121,6 +123,42 @@ async function kubernetesExpositions(): Promise<string[]> {
   }
 }
 
+async function liveReplicaExposition(): Promise<string> {
+  const doubles = await startDoubles();
+  try {
+    const replica = await startReplica(doubles, 'metrics');
+    try {
+      await eventually(async () => assert.equal((await fetch(`${replica.adminUrl()}/readyz`)).status, 200), 'the live replica is ready', { timeoutMs: 20_000 });
+      await udpExchange(replica.dnsPort(), queryBytes('reviews.service.consul'), MESHED_CALLER);
+      assert.equal((await fetch(`${replica.httpUrl()}/v1/health/service/reviews`)).status, 200);
+      const res = await fetch(`${replica.adminUrl()}/metrics`);
+      assert.equal(res.status, 200);
+      return await res.text();
+    } finally {
+      await replica.stop();
+    }
+  } finally {
+    await doubles.close();
+  }
+}
+
+/** Each exposition is taken once and shared by the tests of this file. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null;
+  return () => (p ??= make());
+}
+const embedded = once(embeddedExposition);
+const liveReplica = once(liveReplicaExposition);
+
+/** The names the expressions read that `exported` lacks, with where each is read. */
+function missingFrom(exported: Exported, expressions: readonly Expression[]): string[] {
+  const missing: string[] = [];
+  for (const { where, expr } of expressions) {
+    for (const name of metricNames(expr)) if (!isExported(name, exported.families, exported.sampleNames)) missing.push(`${where}: ${name}`);
+  }
+  return missing;
+}
+
 test('the PromQL name tokenizer skips functions, label names, keywords, strings, ranges and numbers', () => {
   assert.deepEqual(metricNames('sum by (route, reason) (rate(discovery_answers_total{job=~"$job", route="mesh"}[$__rate_interval]))'), ['discovery_answers_total']);
   assert.deepEqual(metricNames('(discovery_mode{mode="consul-only"} == 1) and ignoring (mode) ((time() - discovery_mode_changed_timestamp_seconds) > 7200)'), ['discovery_mode', 'discovery_mode_changed_timestamp_seconds']);
@@ -142,29 +180,39 @@ test('isExported: sample names, family names, and histogram series before any ob
   assert.ok(!isExported('missing_total', families, new Set()));
 });
 
-test('every metric a dashboard panel or an alert reads is exported by a running Discovery (embedded and live components)', async () => {
+test('every metric a dashboard panel or an alert reads is exported by a running Discovery (embedded app, live components, live replica)', async () => {
   const exported = new Exported();
-  exported.add(await embeddedExposition());
+  exported.add(await embedded());
   exported.add(await consulUpstreamExposition());
   for (const text of await kubernetesExpositions()) exported.add(text);
+  // The passthrough of the live HTTP front end is only built with an upstream agent: from the live replica.
+  exported.add(await liveReplica());
 
   const expressions = [...(await dashboardExpressions()), ...(await ruleExpressions())];
   assert.ok(expressions.length >= 40, `dashboard and rules hold ${expressions.length} expressions`);
   const used = new Set<string>();
-  const missing: string[] = [];
   for (const { where, expr } of expressions) {
     const names = metricNames(expr);
     assert.ok(names.length > 0, `${where}: reads no metric: ${expr}`);
-    for (const name of names) {
-      used.add(name);
-      if (!isExported(name, exported.families, exported.sampleNames)) missing.push(`${where}: ${name}`);
-    }
+    for (const name of names) used.add(name);
   }
-  assert.deepEqual(missing, [], 'metric names read by the dashboard or the rules but not exported');
+  assert.deepEqual(missingFrom(exported, expressions), [], 'metric names read by the dashboard or the rules but not exported');
   // The cross-check covers what the issue asks the dashboard and alerts to show.
   for (const name of ['discovery_answers_total', 'discovery_mode', 'discovery_pins', 'discovery_sidecar_pending_pairs', 'discovery_upstream_last_contact_seconds', 'discovery_kube_stale', 'discovery_dns_request_duration_seconds_bucket', 'discovery_http_request_duration_seconds_bucket', 'discovery_http_blocking_waiters', 'discovery_lease_leader']) {
     assert.ok(used.has(name), `the dashboard or the rules read ${name}`);
   }
   // The check can fail: a name nobody exports is reported.
   assert.ok(!isExported('discovery_no_such_metric_total', exported.families, exported.sampleNames));
+});
+
+test('a live-mode replica on the Consul and Kubernetes doubles exports every metric the dashboard and the rules read', async () => {
+  const live = new Exported();
+  live.add(await liveReplica());
+  const expressions = [...(await dashboardExpressions()), ...(await ruleExpressions())];
+  assert.deepEqual(missingFrom(live, expressions), [], 'read by the dashboard or the rules but not exported by a live replica');
+  // In embedded mode the live-only families are absent: the live replica is what proves them.
+  const embeddedOnly = new Exported();
+  embeddedOnly.add(await embedded());
+  const liveOnly = missingFrom(embeddedOnly, expressions).map((m) => m.slice(m.lastIndexOf(' ') + 1));
+  for (const name of ['discovery_lease_leader', 'discovery_kube_stale', 'discovery_upstream_reachable', 'discovery_passthrough_requests_total']) assert.ok(liveOnly.includes(name), `${name} is live-only`);
 });
