@@ -5,7 +5,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { KubeDouble } from '../support/kube-double/index.ts';
 import { apiError, namespace } from './kube-fixtures.ts';
 
@@ -61,12 +61,10 @@ test('ConfigMaps and ServiceEntries are served like the other kinds', async () =
   assert.deepEqual(list.items.map((i) => i.metadata.name), ['haproxy']);
 });
 
-test('API discovery names the Sidecar kind at networking.istio.io/v1 and the access review API', async () => {
-  const objects = KubernetesObjectApi.makeApiClient(kube.kubeConfig());
-  const sidecar = await objects.resource('networking.istio.io/v1', 'Sidecar');
-  assert.equal(sidecar?.name, 'sidecars');
-  const entry = await objects.resource('networking.istio.io/v1', 'ServiceEntry');
-  assert.equal(entry?.name, 'serviceentries');
-  const reviewKind = await objects.resource('authorization.k8s.io/v1', 'SelfSubjectAccessReview');
-  assert.deepEqual(reviewKind?.verbs, ['create']);
+test('API discovery names the Sidecar and ServiceEntry kinds at networking.istio.io/v1, and the access review API', async () => {
+  const kc = kube.kubeConfig();
+  const istio = await kc.makeApiClient(CustomObjectsApi).getAPIResources({ group: 'networking.istio.io', version: 'v1' });
+  assert.deepEqual(istio.resources.filter((r) => !r.name.includes('/')).map((r) => `${r.kind}=${r.name}`).sort(), ['ServiceEntry=serviceentries', 'Sidecar=sidecars']);
+  const authorization = await kc.makeApiClient(AuthorizationV1Api).getAPIResources();
+  assert.deepEqual(authorization.resources.map((r) => `${r.kind}=${r.name} ${r.verbs.join(',')}`), ['SelfSubjectAccessReview=selfsubjectaccessreviews create']);
 });
