@@ -3,6 +3,7 @@
 
 import { Html, html } from './html.ts';
 import type { ServiceCategory, ServiceRow, StatusData } from './status-data.ts';
+import type { SourceSummary } from './status-inputs.ts';
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
@@ -115,9 +116,15 @@ function shortVersion(v: string | null): string {
   return v.length > 20 ? `${v.slice(0, 12)}…` : v;
 }
 
+function following(s: SourceSummary): Html {
+  const contact = s.lastContactAt ? html`<br><small>last answer ${s.lastContactAt}</small>` : '';
+  if (s.following === null) return html`<span>file</span>`;
+  return html`${yesNo(s.following, 'yes', 'NO')}${contact}`;
+}
+
 function sources(d: StatusData): Html {
-  return html`<section id="sources"><h2>Upstream freshness</h2><table><thead><tr><th>source</th><th>synced</th><th>last change</th><th>version</th><th>versions / failures</th><th>current error</th></tr></thead><tbody>
-${d.sources.map((s) => html`<tr data-source="${s.name}"><td>${s.name}</td><td>${yesNo(s.synced, 'yes', 'no')}</td><td>${s.lastChangeAt ?? '—'}</td><td><code title="${s.version ?? ''}">${shortVersion(s.version)}</code></td><td>${s.loads ?? '?'} / ${s.errors ?? '?'}</td><td>${s.lastError ?? '—'}</td></tr>`)}
+  return html`<section id="sources"><h2>Upstream freshness</h2><table><thead><tr><th>source</th><th>synced</th><th>following</th><th>last change</th><th>version</th><th>versions / failures</th><th>current error</th></tr></thead><tbody>
+${d.sources.map((s) => html`<tr data-source="${s.name}"><td>${s.name}${s.upstream ? html`<br><small>${s.upstream}</small>` : ''}</td><td>${yesNo(s.synced, 'yes', 'no')}</td><td>${following(s)}</td><td>${s.lastChangeAt ?? '—'}</td><td><code title="${s.version ?? ''}">${shortVersion(s.version)}</code></td><td>${s.loads ?? '?'} / ${s.errors ?? '?'}</td><td>${s.lastError ?? '—'}</td></tr>`)}
 </tbody></table>${d.kubeStale ? html`<p class="no">Kubernetes is stale: every answer is HAProxy.</p>` : ''}</section>`;
 }
 

@@ -24,6 +24,12 @@ export interface SourceSummary {
   readonly lastError: string | null;
   readonly loads: number | null;
   readonly errors: number | null;
+  /** Where a live source reads from (credentials in a URL are dropped); null for a file. */
+  readonly upstream: string | null;
+  /** Live sources: whether the upstream follows (Consul: it answers; Kubernetes: not stale); null when the source does not say. */
+  readonly following: boolean | null;
+  /** Consul upstream: when it last answered. */
+  readonly lastContactAt: string | null;
 }
 
 function record(v: unknown): Record<string, unknown> | null {
@@ -57,6 +63,26 @@ export function sidecarSummary(s: { readonly enabled: boolean; readonly status: 
   };
 }
 
+/** A URL without its user and password; anything that does not parse as a URL is not shown. */
+function withoutCredentials(v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  try {
+    const u = new URL(v);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return null;
+  }
+}
+
+function followingOf(detail: Record<string, unknown> | null): boolean | null {
+  if (!detail) return null;
+  if (typeof detail['reachable'] === 'boolean') return detail['reachable'];
+  if (typeof detail['stale'] === 'boolean') return !detail['stale'];
+  return null;
+}
+
 export function sourceSummaries(readyDetail: Record<string, unknown>): SourceSummary[] {
   const list = Array.isArray(readyDetail['sources']) ? readyDetail['sources'] : [];
   return list
@@ -64,6 +90,8 @@ export function sourceSummaries(readyDetail: Record<string, unknown>): SourceSum
     .filter((s): s is Record<string, unknown> => s !== null)
     .map((s) => {
       const changed = num(s['lastChangeAt']);
+      const detail = record(s['detail']);
+      const contact = detail ? num(detail['lastContactAt']) : null;
       return {
         name: str(s['name']) ?? '?',
         synced: s['synced'] === true,
@@ -72,6 +100,9 @@ export function sourceSummaries(readyDetail: Record<string, unknown>): SourceSum
         lastError: str(s['lastError']),
         loads: num(s['loads']),
         errors: num(s['errors']),
+        upstream: detail ? (withoutCredentials(detail['url']) ?? withoutCredentials(detail['server'])) : null,
+        following: followingOf(detail),
+        lastContactAt: contact === null ? null : new Date(contact).toISOString(),
       };
     });
 }
