@@ -41,7 +41,7 @@ export async function audit(args: string[], io: Io): Promise<void> {
   if (entries.length === 0) io.out('no changes recorded\n');
   for (const e of entries) {
     const after = typeof e.after === 'string' ? e.after : e.after === null ? '-' : 'set';
-    io.out(`${e.at}  ${e.actor}${e.replica ? ` on ${e.replica}` : ''}  ${e.action} ${e.subject} -> ${after}${e.reason ? `  "${e.reason}"` : ''}\n`);
+    io.out(`${e.at}  ${e.actor}${e.replica ? ` on ${e.replica}` : ''}  ${e.subject === e.action ? e.action : `${e.action} ${e.subject}`} -> ${after}${e.reason ? `  "${e.reason}"` : ''}\n`);
   }
 }
 
