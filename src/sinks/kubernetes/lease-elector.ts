@@ -90,7 +90,13 @@ export class LeaseElector {
     this.#request = requestTimeout(renewDeadlineMs);
     this.#gauge =
       (opts.registry.getSingleMetric('discovery_lease_leader') as Gauge | undefined) ??
-      new Gauge({ name: 'discovery_lease_leader', help: 'Whether this replica holds the reconciler Lease (1) or not (0).', registers: [opts.registry] });
+      new Gauge({
+        name: 'discovery_lease_leader',
+        help: 'Whether this replica holds the reconciler Lease (1) or not (0).',
+        registers: [opts.registry],
+        // Leadership also ends when the renew deadline passes, before the loop notices: a scrape reads isLeader() itself.
+        collect: () => this.#gauge.set(this.isLeader() ? 1 : 0),
+      });
     this.#gauge.set(0);
   }
 
@@ -207,11 +213,19 @@ export class LeaseElector {
     this.#lastError = null;
     if (signal.aborted) return; // stopping: the release clears what was just written
     this.#leaderUntil = started + this.#o.renewDeadlineMs;
-    this.#deadline?.cancel();
-    this.#deadline = this.#o.clock.setTimer(this.#leaderUntil - this.#o.clock.now(), () => {
-      if (this.#leading && this.#o.clock.now() >= this.#leaderUntil) this.#setLeading(false, `no renewal within the renew deadline (${this.#o.renewDeadlineMs} ms)`);
-    });
+    this.#armDeadline();
     this.#setLeading(this.#o.clock.now() < this.#leaderUntil, 'acquired');
+  }
+
+  /** Steps down when the renew deadline passes without a renewal. A timer may fire a millisecond early: then it waits for the rest. */
+  #armDeadline(): void {
+    this.#deadline?.cancel();
+    this.#deadline = this.#o.clock.setTimer(Math.max(0, this.#leaderUntil - this.#o.clock.now()), () => {
+      this.#deadline = null;
+      if (!this.#leading) return;
+      if (this.#o.clock.now() < this.#leaderUntil) return this.#armDeadline();
+      this.#setLeading(false, `no renewal within the renew deadline (${this.#o.renewDeadlineMs} ms)`);
+    });
   }
 
   /** A try that did not make this replica the holder; null: lost a race, nothing to report. */
