@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from '
 import type { Core } from '../lookup/core.ts';
 import { DiscoveryError, errorMessage } from '../platform/errors.ts';
 import { explain } from '../lookup/explain.ts';
-import type { SidecarGate } from '../gate/gate.ts';
+import type { AdminDeps } from './admin-deps.ts';
 import { ControlWriteError } from '../control/control-store.ts';
 import { registerControlStatusGauges } from '../control/metrics.ts';
 import { controlView } from './control-view.ts';
@@ -15,11 +15,7 @@ import { StatusPageAuth, isStatusSignIn, statusRoutes } from './status-routes.ts
 import type { AuditQuery, ClearOverrideBody, ExplainQuery, LocalOverrideBody, ModeBody, PinBody, SidecarsQuery, UnpinBody } from './request-schemas.ts';
 import { AUDIT_QUERY, CLEAR_OVERRIDE_BODY, EXPLAIN_QUERY, LOCAL_OVERRIDE_BODY, MODE_BODY, PIN_BODY, SIDECARS_QUERY, UNPIN_BODY, validateRequestPart } from './request-schemas.ts';
 
-export interface AdminDeps {
-  readonly ready: () => { ready: boolean; detail: Record<string, unknown> };
-  readonly gate: SidecarGate;
-  readonly sidecars: () => { enabled: boolean; items: readonly object[]; status: Record<string, unknown> };
-}
+export type { AdminDeps } from './admin-deps.ts';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();

@@ -8,7 +8,7 @@
 import { createHmac, timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../lookup/core.ts';
-import type { AdminDeps } from './admin-server.ts';
+import type { AdminDeps } from './admin-deps.ts';
 import { assembleStatus, type StatusData } from './status-data.ts';
 import { renderLoginPage, renderStatusPage } from './status-html.ts';
 
