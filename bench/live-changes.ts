@@ -27,6 +27,8 @@ export interface ChangeTimes {
   readonly answerCold: number[];
   /** ms from the write to the first answer after it (the blocking query woken). */
   readonly woken: number[];
+  /** ms from the write to the first answer showing it, by kind of change. */
+  readonly byKind: Record<string, number[]>;
   /** (change, replica) pairs never answered with the change. */
   readonly missed: number;
 }
@@ -84,6 +86,7 @@ export class ChangeTracker {
     const answerHot: number[] = [];
     const answerCold: number[] = [];
     const woken: number[] = [];
+    const byKind: Record<string, number[]> = {};
     let missed = 0;
     for (const c of [...this.#done, ...this.#pending.values()]) {
       for (const r of this.#replicas) {
@@ -97,11 +100,12 @@ export class ChangeTracker {
         const ms = Math.max(0, seen - c.at);
         answer.push(ms);
         (c.hot ? answerHot : answerCold).push(ms);
+        (byKind[`${c.kind}${c.hot ? ' (hot)' : ''}`] ??= []).push(ms);
       }
     }
     this.#done.length = 0;
     this.#pending.clear();
-    return { answer, answerHot, answerCold, woken, missed };
+    return { answer, answerHot, answerCold, woken, byKind, missed };
   }
 }
 

@@ -4,7 +4,7 @@
 // 10 Consul changes/s, Kubernetes changes. Connections are sampled every second throughout.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChangeTracker, type ChangeTimes } from './live-changes.ts';
 import {
@@ -53,6 +53,8 @@ export interface RunResult {
   readonly doublesLoadMs: number;
   readonly doublesRssMb: number;
   readonly hotSeen: Record<string, number | null>;
+  /** The machine's 1-minute load average when the run started and when the changes started. */
+  readonly load: { readonly start: number; readonly changes: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,6 +121,7 @@ async function hotCount(r: ReplicaProcess): Promise<number | null> {
 }
 
 export async function runOnce(timing: Timing, log: (msg: string) => void): Promise<RunResult> {
+  const loadAtStart = loadavg()[0]!;
   const dir = await mkdtemp(join(tmpdir(), 'discovery-live-bench-'));
   const doubles = await startDoubles(dir, REPLICAS);
   const replicas: ReplicaProcess[] = [];
@@ -182,6 +185,7 @@ export async function runOnce(timing: Timing, log: (msg: string) => void): Promi
 
     // ---- Consul changes: health flips and registrations spread over the followed services.
     sampler.phase = 'changes';
+    const loadAtChanges = loadavg()[0]!;
     cpu = await mark(doubles, replicas);
     const hotSet = new Set(hot);
     const targets = [...hot, ...cold];
@@ -271,7 +275,7 @@ export async function runOnce(timing: Timing, log: (msg: string) => void): Promi
 
     const rss: Record<string, { rssMb: number; peakMb: number }> = {};
     for (const r of replicas) rss[r.name] = await rssOf(r.proc.pid!);
-    return { readyMs, syncRequests, connections: sampler.max, idle, changes, sync, consul, kube, rss, doublesLoadMs: w.loadMs, doublesRssMb: w.rssMb, hotSeen };
+    return { readyMs, syncRequests, connections: sampler.max, idle, changes, sync, consul, kube, rss, doublesLoadMs: w.loadMs, doublesRssMb: w.rssMb, hotSeen, load: { start: loadAtStart, changes: loadAtChanges } };
   } catch (err) {
     for (const r of replicas) log(`${r.name} last log lines:\n${r.logs.slice(-10).join('\n')}`);
     throw err;

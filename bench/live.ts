@@ -91,6 +91,12 @@ function doublesNotes(runs: readonly RunResult[]): string {
   );
 }
 
+function byKindNote(runs: readonly RunResult[]): string {
+  const pooled: Record<string, number[]> = {};
+  for (const r of runs) for (const [k, xs] of Object.entries(r.consul.byKind)) (pooled[k] ??= []).push(...xs);
+  return Object.entries(pooled).sort().map(([k, xs]) => `${k} ${fmt(percentile(xs, 50))} / ${fmt(percentile(xs, 99))} (${xs.length})`).join('; ');
+}
+
 function kindsNote(runs: readonly RunResult[]): string {
   const total = (r: RunResult) => Object.values(r.changes.doubles.consulByKind).reduce((a, b) => a + b, 0);
   const mid = [...runs].sort((a, b) => total(a) - total(b))[Math.floor(runs.length / 2)]!;
@@ -118,7 +124,9 @@ export async function run(): Promise<BenchResult> {
       `Changes: ${timing.changesPerSecond}/s for ${timing.changeSeconds} s (70% check flips, 15% new instances, 15% removals) over ${HOT} hot services (looked up 6× more) and ${COLD} others, each followed by a blocking query (\`?index&wait=5m\`) per replica; latency = the double's write time → the client's receipt. Samples per run (change × replica): ${samples('consul')}.`,
       `Kubernetes: a meshed caller first gets ClusterIPs of ${KUBE_SERVICES} migrated services (Sidecar written, default 3 s propagation delay), then every endpoint of each turns unready (answer: HAProxy) and ready again (answer: ClusterIP); samples per run: ${samples('kube')}.`,
       `Requests to the double by kind during the changes phase (both replicas, median run by count): ${kindsNote(runs)}.`,
+      `Consul change → answer by kind of change, p50 / p99 ms (samples of all runs pooled): ${byKindNote(runs)}.`,
       doublesNotes(runs),
+      `Machine load (1-min load average on 2 cores; 4 of the processes here are the bench's own) at each run's start / at its changes phase: ${runs.map((r) => `${r.load.start.toFixed(1)} / ${r.load.changes.toFixed(1)}`).join(', ')}.`,
     ],
   };
 }
