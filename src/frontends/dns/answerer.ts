@@ -54,11 +54,14 @@ export class DnsAnswerer {
       const ecs = q.edns?.ecs;
       const viaEcs = ecs !== undefined && ecs !== null && this.#trusted.trusts(sourceIp);
       const r = this.#ctx.lookups.route(viaEcs ? ecs.ip : sourceIp, entry.name.service, 'dns');
-      const slot = r.decision.route === 'mesh' ? 'mesh' : 'consul';
-      let v = entry[slot];
+      // Two plain property reads rather than entry[slot]: a computed key that alternates is a slow keyed load.
+      const mesh = r.decision.route === 'mesh';
+      let v = mesh ? entry.mesh : entry.consul;
       if (!v || v.version !== r.contentVersion) {
         const prepared = serviceAnswer(this.#records, { domain: entry.name.domain, qtype: q.qtype, tag: entry.name.tag, qnameLen: entry.qnameLen }, r);
-        entry[slot] = v = { version: r.contentVersion, prepared };
+        v = { version: r.contentVersion, prepared };
+        if (mesh) entry.mesh = v;
+        else entry.consul = v;
         this.cache.misses++;
       }
       // An answer chosen for an ECS-named caller is scoped to that address only, so ECS-aware caches key it by client.
