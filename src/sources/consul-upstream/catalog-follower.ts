@@ -25,6 +25,8 @@ const HEALTH_FILTER = 'Status != "passing"';
 const FAST_PROBES_PER_SECOND = 2000;
 /** How long the other watches get to place a change the service list shows before it counts as unlocated. */
 const LOCATE_GRACE_MS = 250;
+/** How many recent service indexes are kept to place unlocated changes by. */
+const RECENT_SERVICE_INDEXES = 1024;
 /** Index resets seen by several watches within this window are one reset. */
 const RESET_DEDUPE_MS = 1000;
 
@@ -64,9 +66,14 @@ export class CatalogFollower {
   #servicesIndex = 0;
   /** Bumped when an upstream index goes backwards: answers to requests sent before are dropped. */
   #epoch = 0;
-  /** Highest service index any read, probe or hot watch has seen since the last reset. */
-  #maxServiceIndex = 0;
-  #unlocatedAt: number | null = null;
+  /**
+   * Service indexes reads, probes and hot watches saw lately (the last RECENT_SERVICE_INDEXES). A
+   * service answering with exactly the service list's index is the one the write that moved the
+   * list changed; a higher index is a later change of some service, and places nothing.
+   */
+  #seenIndexes = new Set<number>();
+  /** Service-list indexes that moved with nothing named and are not placed yet. */
+  #unlocated = new Set<number>();
   #locateTimer: Timer | null = null;
   #lastResetAt = -Infinity;
   #movedSinceSweep = false;
@@ -226,7 +233,7 @@ export class CatalogFollower {
     if (now - this.#lastResetAt < RESET_DEDUPE_MS) return;
     this.#lastResetAt = now;
     this.#epoch++;
-    this.#maxServiceIndex = 0;
+    this.#seenIndexes.clear();
     this.#model.resetIndexes();
     this.#deps.log.info({ source: this.#deps.name }, `${this.#deps.name}: an upstream index went backwards (a restored snapshot); reading every service again`);
     this.#hot.restartAll();
@@ -277,19 +284,24 @@ export class CatalogFollower {
 
   /** The service list moved and named nothing: unless a read placed it meanwhile, find it by probing. */
   #suspectUnlocated(index: number): void {
-    this.#unlocatedAt = Math.max(this.#unlocatedAt ?? 0, index);
+    this.#unlocated.add(index);
     if (this.#locateTimer) return;
     this.#locateTimer = this.#deps.clock.setTimer(LOCATE_GRACE_MS, () => {
       void this.#pool.whenUrgentDone().then(() => {
         this.#locateTimer = null;
-        const at = this.#unlocatedAt;
-        this.#unlocatedAt = null;
-        if (at !== null && this.#maxServiceIndex < at) this.#sweep('unlocated');
+        const pending = [...this.#unlocated];
+        this.#unlocated.clear();
+        if (pending.some((at) => !this.#seenIndexes.has(at))) this.#sweep('unlocated');
       });
     });
   }
 
   #noteServiceIndex(index: number): void {
-    if (index > this.#maxServiceIndex) this.#maxServiceIndex = index;
+    this.#seenIndexes.delete(index);
+    this.#seenIndexes.add(index);
+    if (this.#seenIndexes.size > RECENT_SERVICE_INDEXES) {
+      const oldest = this.#seenIndexes.values().next().value;
+      if (oldest !== undefined) this.#seenIndexes.delete(oldest);
+    }
   }
 }
