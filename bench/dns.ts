@@ -218,8 +218,8 @@ async function dnsperf(server: { port: number; child: ChildProcess }, shape: Sha
   return { qps, lost, response, cpuUs: completed > 0 ? (cpu * 1e6) / completed : 0 };
 }
 
-/** Size of one reply, no EDNS, asked from `from` (so Discovery answers that caller class). */
-function replySize(port: number, name: string, qtype: number, from: string): Promise<number> {
+/** Size and section counts of one reply, no EDNS, asked from `from` (so Discovery answers that caller class). */
+function replySize(port: number, name: string, qtype: number, from: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
     const labels = name.split('.').filter(Boolean);
@@ -242,7 +242,7 @@ function replySize(port: number, name: string, qtype: number, from: string): Pro
     sock.on('message', (msg) => {
       clearTimeout(timer);
       sock.close();
-      resolve(msg.length);
+      resolve(`${msg.length} B (${msg.readUInt16BE(6)} answers, ${msg.readUInt16BE(8)} authority, ${msg.readUInt16BE(10)} additional)`);
     });
     sock.bind(0, from, () => sock.send(q, port, '127.0.0.1'));
   });
@@ -338,7 +338,8 @@ export async function run_(opts: { seconds?: number; rounds?: number; shapes?: r
     `Shapes: one dnsperf -c 4 -q 100 bound to the unmeshed (${world.unmeshedIp}) or the meshed (${world.meshedIp}) Pod IP; mixed = two dnsperf -c 2 -q 50 at once, one from each. ${rounds} rounds of ${seconds} s slices after a 1 s warm-up slice per server and shape; in every round each shape runs on both servers back to back, order swapped every round; ratios are taken within a round, medians and min–max over rounds.`,
     'Servers pinned to core 1 (BIND9 9.18: named -n 1; Discovery: one Node process), dnsperf to core 0; loopback only.',
     'BIND9 serves a static zone from the same catalog (same A/SRV/glue, TTL 0); it cannot answer per caller, Discovery does (meshed callers get ClusterIPs for migrated services).',
-    `Reply sizes: ${sizes.map((s) => `${String(s['reply'])}: BIND9 ${String(s['BIND9 bytes'])} B, Discovery ${String(s['Discovery bytes (unmeshed caller)'])} B`).join('; ')}. Discovery's SRV replies are larger because, as Consul does, it does not compress SRV target names (RFC 2782) and adds the node meta TXT records Consul adds; BIND9 compresses the targets.`,
+    `Reply sizes, no EDNS, unmeshed caller: ${sizes.map((s) => `${String(s['reply'])}: BIND9 ${String(s['BIND9 bytes'])}, Discovery ${String(s['Discovery bytes (unmeshed caller)'])}`).join('; ')}.`,
+    "Why they differ: as Consul does, Discovery does not compress SRV target names (RFC 2782) and adds each node's meta as TXT records beside the target's A record, so its untrimmed SRV answer for 3 instances is over 512 bytes and Consul's UDP trimming silently keeps fewer SRV records (no TC bit, as Consul by default); BIND9 compresses the targets, keeps all 3 and adds the NS record and its glue (minimal-responses no). Per SRV record, Discovery sends more bytes than BIND9.",
   ];
   return { name: 'DNS: Discovery vs BIND9 (dnsperf, loopback)', rows, notes };
 }
