@@ -62,7 +62,7 @@ export const KNOBS: readonly Knob[] = [
   { key: 'sidecars.expire-after', type: 'duration', path: ['sidecars', 'expireAfterMs'], doc: 'drop a host unused this long (0 = never)' },
   { key: 'sidecars.max-deletions-per-cycle', type: 'int', path: ['sidecars', 'maxDeletionsPerCycle'], doc: 'hosts removed per reconcile cycle at most', min: 0, max: 100000 },
   { key: 'sidecars.namespace-defaults', type: 'bool', path: ['sidecars', 'namespaceDefaults'], doc: 'write a default Sidecar in namespaces that have none' },
-  { key: 'live.max-upstream-connections', type: 'int', path: ['live', 'maxUpstreamConnections'], doc: "sockets to the upstream Consul for Discovery's own watches", min: 8, max: 190 },
+  { key: 'live.max-upstream-connections', type: 'int', path: ['live', 'maxUpstreamConnections'], doc: "sockets to the upstream Consul for Discovery's own requests (catalog watches, the control key, ACL probes of callers' tokens)", min: 12, max: 190 },
   { key: 'live.max-passthrough-blocking', type: 'int', path: ['live', 'maxPassthroughBlocking'], doc: "callers' blocking requests passed through at once (over it: 429)", min: 1, max: 100000 },
   { key: 'live.acl-check', type: 'bool', path: ['live', 'aclCheck'], doc: "check callers' tokens upstream before answering from Discovery's catalog (off only if the anonymous token reads everything)" },
   { key: 'live.acl-cache-ttl', type: 'duration', path: ['live', 'aclCacheTtlMs'], doc: 'how long a token check is reused', min: 1000 },

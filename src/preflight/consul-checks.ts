@@ -113,7 +113,7 @@ async function connectionHeadroom(consul: ConsulProbe, config: DiscoveryConfig):
   const own = config.live.maxUpstreamConnections;
   const blocking = config.live.maxPassthroughBlocking;
   const peak = own + blocking + NON_BLOCKING_SOCKETS;
-  const counts = `Discovery opens up to ${own} for its own watches and the control key, ${blocking} for callers' blocking requests and ${NON_BLOCKING_SOCKETS} for other passed-through requests (${peak} in all), from one source address per replica`;
+  const counts = `Discovery opens up to ${own} for its own requests (watches, the control key, ACL probes), ${blocking} for callers' blocking requests and ${NON_BLOCKING_SOCKETS} for other passed-through requests (${peak} in all), from one source address per replica`;
   const howToCheck = `check limits.http_max_conns_per_client in the agent's configuration (default 200) is at least ${own + blocking}, e.g. with a token that has agent:read: curl -H "X-Consul-Token: $TOKEN" <consul-addr>/v1/agent/self | jq .DebugConfig.HTTPMaxConnsPerClient`;
   const self = await consul.call('GET', '/v1/agent/self');
   if (self.status !== 200) return warn(id, `cannot read the agent's connection limit: GET /v1/agent/self is ${denial(self)} (it needs agent:read)`, howToCheck);

@@ -12,6 +12,7 @@ import { ConsulKvControlBackend } from '../control/consul-kv-backend.ts';
 import { ConsulKv, consulConnection } from '../control/consul-kv-client.ts';
 import { LocalOverrideFile } from '../control/local-override.ts';
 import type { UpstreamConsul } from '../frontends/http/server.ts';
+import { ACL_PROBE_SOCKETS } from '../frontends/http/upstream-client.ts';
 import type { ServicePopularity } from '../lookup/service-popularity.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Logger } from '../platform/log.ts';
@@ -45,7 +46,8 @@ export function liveConsul(config: DiscoveryConfig, deps: LiveConsulDeps): LiveC
     clock: deps.clock,
     log: deps.log,
     registry: deps.registry,
-    maxConnections: live.maxUpstreamConnections,
+    // The ACL probes of callers' tokens are Discovery's own connections too: one budget for both.
+    maxConnections: live.maxUpstreamConnections - (live.aclCheck ? ACL_PROBE_SOCKETS : 0),
     waitMs: live.watchWaitMs,
     hotWatches: live.hotWatches,
     hotServices: () => deps.popularity.top(live.hotWatches),

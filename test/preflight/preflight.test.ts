@@ -185,7 +185,10 @@ test('preflight: the agent\'s http_max_conns_per_client below what Discovery ope
     const over = await preflightOn(d, { 'live.max-upstream-connections': '150', 'live.max-passthrough-blocking': '100' });
     assert.equal(check(over, 'consul-connection-limit').status, 'blocker', describe(over));
     assert.match(check(over, 'consul-connection-limit').reason, /is 200 but 150 own watches \+ 100 parked caller requests need 250/);
-    const close = await preflightOn(d, { 'live.max-passthrough-blocking': '128' });
+    // The defaults fill the stock limit exactly: 64 own + 128 blocking + 8 other passthrough = 200.
+    const defaults = await preflightOn(d, {});
+    assert.equal(check(defaults, 'consul-connection-limit').status, 'pass', describe(defaults));
+    const close = await preflightOn(d, { 'live.max-passthrough-blocking': '130' });
     assert.equal(check(close, 'consul-connection-limit').status, 'warn', describe(close));
   } finally {
     await d.close();

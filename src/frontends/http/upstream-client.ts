@@ -10,8 +10,18 @@ import type { Logger } from '../../platform/log.ts';
 /** A TCP (or TLS) connection to the upstream that takes longer than this counts as unreachable. */
 export const CONNECT_TIMEOUT_MS = 5_000;
 
-/** Sockets kept for non-blocking passthrough and ACL probes beside the blocking ones. */
-export const NON_BLOCKING_SOCKETS = 64;
+/**
+ * Sockets for callers' non-blocking passthrough (KV writes, agent calls…) beside the blocking ones.
+ * Every socket counts against the agent's per-client-IP limit (http_max_conns_per_client, 200 by
+ * default), which all of a replica's traffic shares: 64 of Discovery's own + 128 blocking + 8 = 200.
+ */
+export const NON_BLOCKING_SOCKETS = 8;
+
+/**
+ * Sockets for the ACL probes of callers' tokens. They are Discovery's own requests, so the wiring
+ * takes them out of the upstream source's share of `live.max-upstream-connections`.
+ */
+export const ACL_PROBE_SOCKETS = 4;
 
 export class UpstreamClient {
   /** The upstream's URL as configured, for messages (it carries no credentials). */
@@ -25,7 +35,8 @@ export class UpstreamClient {
   readonly #basePath: string;
   readonly #agent: HttpAgent;
 
-  constructor(url: string, maxSockets: number) {
+  /** `maxSockets` open at once at most; of those, at most `maxIdle` are kept open while idle. */
+  constructor(url: string, maxSockets: number, maxIdle = maxSockets) {
     let u: URL;
     try {
       u = new URL(url);
@@ -39,7 +50,7 @@ export class UpstreamClient {
     this.#port = u.port === '' ? (this.#secure ? 443 : 80) : Number(u.port);
     this.hostHeader = u.host;
     this.#basePath = u.pathname.replace(/\/+$/, '');
-    const options = { keepAlive: true, maxSockets, scheduling: 'lifo' as const };
+    const options = { keepAlive: true, maxSockets, maxFreeSockets: Math.max(1, Math.min(maxIdle, maxSockets)), scheduling: 'lifo' as const };
     this.#agent = this.#secure ? new HttpsAgent(options) : new HttpAgent(options);
   }
 
