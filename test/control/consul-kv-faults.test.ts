@@ -11,13 +11,10 @@ import { join } from 'node:path';
 import { ControlWriteError } from '../../src/control/control-store.ts';
 import { ConsulDouble } from '../support/consul-double/index.ts';
 import { eventually } from '../support/eventually.ts';
-import { CONTROL_KEY, startReplica, storedDocument, tempDir } from './replicas.ts';
+import { CONTROL_KEY, startReplica, storedDocument, tempDir, withTwoReplicas } from './replicas.ts';
 
-test('kv control: KV down: the last known state stays, status says since when, a write fails whole and names the local override; back up: changes flow again', async () => {
-  const double = await ConsulDouble.start();
-  const a = await startReplica(double, 'replica-a', { token: null });
-  const b = await startReplica(double, 'replica-b', { token: null });
-  try {
+test('kv control: KV down: the last known state stays, status says since when, a write fails whole and names the local override; back up: changes flow again', () =>
+  withTwoReplicas(async ({ double, a, b }) => {
     await a.store.pin('payments', undefined, { actor: 'alice', reason: 'latency' });
     await eventually(() => assert.ok(b.store.pinFor('payments', null), 'b has the pin'), 'b to follow');
 
@@ -42,12 +39,7 @@ test('kv control: KV down: the last known state stays, status says since when, a
     assert.equal(b.store.status().backend.unreachableSince, null);
     await b.store.setMode('consul-only', { actor: 'bob', reason: 'outage' });
     await eventually(() => assert.equal(a.store.mode, 'consul-only'), 'the change to reach a after the outage');
-  } finally {
-    a.stop();
-    b.stop();
-    await double.close();
-  }
-});
+  }));
 
 test('kv control: a restart while the KV is down starts from the copy in the state dir; with no copy, kill-switch on until the first read, which is never written back', async () => {
   const double = await ConsulDouble.start();
@@ -97,11 +89,8 @@ test('kv control: a restart while the KV is down starts from the copy in the sta
   }
 });
 
-test('kv control: an index that goes backwards (snapshot restore) restarts the watch, and later changes still arrive and CAS still works', async () => {
-  const double = await ConsulDouble.start();
-  const a = await startReplica(double, 'replica-a', { token: null });
-  const b = await startReplica(double, 'replica-b', { token: null });
-  try {
+test('kv control: an index that goes backwards (snapshot restore) restarts the watch, and later changes still arrive and CAS still works', () =>
+  withTwoReplicas(async ({ double, a, b }) => {
     for (let i = 0; i < 5; i++) double.kvSet(`other/filler-${i}`, 'x');
     await a.store.setMode('shadow', { actor: 'alice', reason: 'x' });
     await eventually(() => assert.equal(b.store.mode, 'shadow'), 'b to follow');
@@ -117,12 +106,7 @@ test('kv control: an index that goes backwards (snapshot restore) restarts the w
     await eventually(() => assert.ok(a.store.pinFor('payments', null), 'a has the pin'), 'a pin after the reset to reach a');
     assert.equal(storedDocument(double)?.version, 8, 'the revision continues');
     assert.deepEqual([...a.errors, ...b.errors], []);
-  } finally {
-    a.stop();
-    b.stop();
-    await double.close();
-  }
-});
+  }));
 
 test('kv control: a value that does not validate is reported and ignored; the next change replaces it', async () => {
   const double = await ConsulDouble.start();
@@ -155,11 +139,8 @@ test('kv control: a value that does not validate is reported and ignored; the ne
   }
 });
 
-test('kv control: a deleted key is the initial state on every replica, and the next change creates it again', async () => {
-  const double = await ConsulDouble.start();
-  const a = await startReplica(double, 'replica-a', { token: null });
-  const b = await startReplica(double, 'replica-b', { token: null });
-  try {
+test('kv control: a deleted key is the initial state on every replica, and the next change creates it again', () =>
+  withTwoReplicas(async ({ double, a, b }) => {
     await a.store.setMode('consul-only', { actor: 'alice', reason: 'drill' });
     await eventually(() => assert.equal(b.store.mode, 'consul-only'), 'b to follow');
     double.kvDelete(CONTROL_KEY);
@@ -168,12 +149,7 @@ test('kv control: a deleted key is the initial state on every replica, and the n
     await b.store.pin('payments', undefined, { actor: 'bob', reason: 'x' });
     assert.equal(storedDocument(double)?.mode, 'hybrid');
     await eventually(() => assert.ok(a.store.pinFor('payments', null), 'a has the pin'), 'the recreated key to reach a');
-  } finally {
-    a.stop();
-    b.stop();
-    await double.close();
-  }
-});
+  }));
 
 test('kv control: with no state dir copy and no KV, a replica still opens (consul-only) and its own dir gets a copy once the KV answers', async () => {
   const double = await ConsulDouble.start();

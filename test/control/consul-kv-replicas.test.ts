@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConsulDouble } from '../support/consul-double/index.ts';
 import { eventually } from '../support/eventually.ts';
-import { ACL, CONTROL_KEY, DISCOVERY_TOKEN, startReplica, storedDocument } from './replicas.ts';
+import { ACL, CONTROL_KEY, DISCOVERY_TOKEN, startReplica, storedDocument, withTwoReplicas } from './replicas.ts';
 
 test('kv control: a kill-switch and pins set through one replica reach the other, which stamps new indexes and wakes its waiters', async () => {
   const double = await ConsulDouble.start({ acl: ACL });
@@ -49,11 +49,8 @@ test('kv control: a kill-switch and pins set through one replica reach the other
   }
 });
 
-test('kv control: two replicas writing at the same time both land (CAS on ModifyIndex), nothing is lost', async () => {
-  const double = await ConsulDouble.start();
-  const a = await startReplica(double, 'replica-a', { token: null });
-  const b = await startReplica(double, 'replica-b', { token: null });
-  try {
+test('kv control: two replicas writing at the same time both land (CAS on ModifyIndex), nothing is lost', () =>
+  withTwoReplicas(async ({ double, a, b }) => {
     // Neither has seen the other's write: b's save misses the CAS, takes a's value in and tries again on top.
     await Promise.all([a.store.pin('payments', undefined, { actor: 'alice', reason: 'latency' }), b.store.setMode('consul-only', { actor: 'bob', reason: 'drill' })]);
     let doc = storedDocument(double);
@@ -72,18 +69,10 @@ test('kv control: two replicas writing at the same time both land (CAS on Modify
     const puts = double.stats.log().filter((r) => r.method === 'PUT' && r.path === `/v1/kv/${CONTROL_KEY}`);
     assert.ok(puts.length >= 10, `${puts.length} writes`);
     assert.ok(puts.every((r) => /^\d+$/.test(r.query['cas'] ?? '')), 'each write carries ?cas=');
-  } finally {
-    a.stop();
-    b.stop();
-    await double.close();
-  }
-});
+  }));
 
-test('kv control: the audit trail holds every entry of both replicas, one create-only key each, listed oldest first', async () => {
-  const double = await ConsulDouble.start();
-  const a = await startReplica(double, 'replica-a', { token: null });
-  const b = await startReplica(double, 'replica-b', { token: null });
-  try {
+test('kv control: the audit trail holds every entry of both replicas, one create-only key each, listed oldest first', () =>
+  withTwoReplicas(async ({ double, a, b }) => {
     await a.store.setMode('consul-only', { actor: 'alice', reason: 'drill' });
     await eventually(() => assert.equal(b.store.mode, 'consul-only'), 'b to follow');
     await b.store.pin('payments', undefined, { actor: 'bob', reason: 'latency' });
@@ -103,12 +92,7 @@ test('kv control: the audit trail holds every entry of both replicas, one create
     assert.equal(keys.length, 3);
     assert.ok(keys.every((r) => r.query['cas'] === '0'), 'entries are created only if absent');
     assert.ok(keys.some((r) => r.path.includes('-replica-b-')), 'an entry key names its replica');
-  } finally {
-    a.stop();
-    b.stop();
-    await double.close();
-  }
-});
+  }));
 
 test('kv control: every request carries Discovery\'s token, which never reaches the log, even when Consul refuses it', async () => {
   const double = await ConsulDouble.start({ acl: ACL });

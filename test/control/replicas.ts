@@ -14,7 +14,7 @@ import { ControlStore } from '../../src/control/control-store.ts';
 import { LocalOverrideFile } from '../../src/control/local-override.ts';
 import { createLogger, type Logger } from '../../src/platform/log.ts';
 import { ChangeBus, IndexClock, type ChangeSet } from '../../src/world/changes.ts';
-import type { ConsulDouble } from '../support/consul-double/index.ts';
+import { ConsulDouble } from '../support/consul-double/index.ts';
 
 export const CONTROL_KEY = 'discovery/control';
 /** Discovery's own token in tests with ACLs on. */
@@ -103,4 +103,18 @@ export async function startReplica(double: ConsulDouble, name: string, opts: Rep
 export function storedDocument(double: ConsulDouble): { version: number; mode: string; pins: Array<{ service: string }> } | null {
   const e = double.kvGet(CONTROL_KEY);
   return e ? (JSON.parse(e.value.toString('utf8')) as { version: number; mode: string; pins: Array<{ service: string }> }) : null;
+}
+
+/** Two replicas (no token) on a fresh Consul double; everything is stopped when `fn` ends, however it ends. */
+export async function withTwoReplicas(fn: (t: { double: ConsulDouble; a: Replica; b: Replica }) => Promise<void>): Promise<void> {
+  const double = await ConsulDouble.start();
+  const a = await startReplica(double, 'replica-a', { token: null });
+  const b = await startReplica(double, 'replica-b', { token: null });
+  try {
+    await fn({ double, a, b });
+  } finally {
+    a.stop();
+    b.stop();
+    await double.close();
+  }
 }
