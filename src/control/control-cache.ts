@@ -3,9 +3,8 @@
 // from nothing (docs/adr/0010-control-in-consul-kv.md). The file names the key it belongs to: a
 // copy of another key is never used.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../platform/atomic-file.ts';
+import { readFileIfExists, writeFileAtomic } from '../platform/atomic-file.ts';
 import { errorMessage } from '../platform/errors.ts';
 import { compileSchema } from '../platform/json-schema.ts';
 
@@ -39,13 +38,14 @@ export class ControlCache {
 
   /** The cached read of `key`; null when there is none, it is of another key, or it is unreadable (`onBad` says why). */
   async read(key: string, onBad: (message: string) => void): Promise<CachedRead | null> {
-    let text: string;
+    let text: string | null;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = await readFileIfExists(this.path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onBad(`cannot read the control cache ${this.path}: ${errorMessage(err)}`);
+      onBad(`cannot read the control cache ${this.path}: ${errorMessage(err)}`);
       return null;
     }
+    if (text === null) return null;
     let cached: CachedRead;
     try {
       cached = checkCache(JSON.parse(text));

@@ -5,7 +5,7 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../platform/atomic-file.ts';
+import { readFileIfExists, writeFileAtomic } from '../platform/atomic-file.ts';
 import { DiscoveryError, errorMessage } from '../platform/errors.ts';
 import { watchFile } from '../platform/file-watch.ts';
 import { SerialQueue } from '../platform/serial-queue.ts';
@@ -110,9 +110,8 @@ export class FileControlBackend implements ControlBackend {
   /** The file's text, or null when it does not exist. */
   async #read(): Promise<string | null> {
     try {
-      return await readFile(this.name, 'utf8');
+      return await readFileIfExists(this.name);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new DiscoveryError('DSC_ERR_STATE', `cannot read ${this.name}: ${errorMessage(err)}`);
     }
   }

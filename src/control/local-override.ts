@@ -3,11 +3,11 @@
 // shared mode on this replica only, until it is cleared, and survives restarts in the state dir
 // (`control-override.json`). Pins stay shared. See docs/adr/0010-control-in-consul-kv.md.
 
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Mode } from '../decision/decide.ts';
 import { MODES } from '../decision/decide.ts';
-import { writeFileAtomic } from '../platform/atomic-file.ts';
+import { readFileIfExists, writeFileAtomic } from '../platform/atomic-file.ts';
 import { DiscoveryError, errorMessage } from '../platform/errors.ts';
 import { compileSchema } from '../platform/json-schema.ts';
 
@@ -49,13 +49,13 @@ export class LocalOverrideFile implements LocalOverrideStore {
   }
 
   async load(): Promise<LocalOverride | null> {
-    let text: string;
+    let text: string | null;
     try {
-      text = await readFile(this.name, 'utf8');
+      text = await readFileIfExists(this.name);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new DiscoveryError('DSC_ERR_STATE', `cannot read the local override ${this.name}: ${errorMessage(err)}`);
     }
+    if (text === null) return null;
     try {
       const o = checkOverride(JSON.parse(text));
       return { mode: o.mode, reason: o.reason, actor: o.actor, at: o.at };

@@ -1,6 +1,7 @@
-// Write-then-rename, so a reader (or a crash) never sees half a file.
+// State files: written by write-then-rename, so a reader (or a crash) never sees half a file; read
+// with a missing file as null, since "nothing stored yet" is the normal first state.
 
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 
 let seq = 0;
@@ -16,4 +17,14 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await fh.close();
   }
   await rename(tmp, path);
+}
+
+/** The file's text, or null when it does not exist; any other failure is thrown as it came. */
+export async function readFileIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }

@@ -71,16 +71,11 @@ export function liveConsul(config: DiscoveryConfig, deps: LiveConsulDeps): LiveC
     contact: () => source.contact(),
   };
 
-  let closed: Promise<void> = Promise.resolve();
+  // The app stops its parts last, after the control watch: then nothing uses the client any more.
   const part: AppPart = {
     name: 'consulKv',
-    start(signal) {
-      closed = new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    },
-    async stopped() {
-      await closed;
-      kv.close();
-    },
+    start: () => undefined,
+    stopped: async () => kv.close(),
   };
   return { source: { part: 'consul', source }, control, upstream, part };
 }
