@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import type { ConsulCatalog } from './consul-types.ts';
 import type { KubeSnapshot } from './kube-types.ts';
 import { EMPTY_KUBE } from './kube-types.ts';
+import type { ConsulInstance } from './consul-types.ts';
 import type { Caller, MeshTarget, World, WorldOptions } from './world.ts';
-import { buildWorld } from './world.ts';
+import { WorldBuilder } from './world.ts';
 import type { ChangeBus, ChangeSet, IndexClock } from './changes.ts';
 
 export const EMPTY_CATALOG: ConsulCatalog = { nodes: new Map(), services: new Map(), nodeChecks: new Map() };
@@ -70,6 +71,9 @@ export class WorldStore implements WorldIndexes {
   /** Every key not stamped since start shares this index. */
   readonly #base: number;
   readonly #opts: WorldOptions;
+  readonly #builder: WorldBuilder;
+  /** Digests of instance lists already seen: the catalog keeps an unchanged service's list, so it is hashed once. */
+  #instanceDigests = new WeakMap<readonly ConsulInstance[], string>();
   readonly #clock: IndexClock;
   readonly #bus: ChangeBus;
 
@@ -80,7 +84,8 @@ export class WorldStore implements WorldIndexes {
     this.#base = clock.next();
     this.#catalog = this.#base;
     this.#freshness = this.#base;
-    this.#world = buildWorld(EMPTY_CATALOG, EMPTY_KUBE, opts);
+    this.#builder = new WorldBuilder(opts);
+    this.#world = this.#builder.build(EMPTY_CATALOG, EMPTY_KUBE);
   }
 
   get current(): World {
@@ -128,11 +133,13 @@ export class WorldStore implements WorldIndexes {
   update(input: { consul?: ConsulCatalog; kube?: KubeSnapshot }): ChangeSet {
     if (input.consul) this.#consul = input.consul;
     if (input.kube) this.#kube = input.kube;
-    const world = buildWorld(this.#consul, this.#kube, this.#opts);
+    const previous = this.#world;
+    const world = this.#builder.build(this.#consul, this.#kube);
 
-    const consul = diffStamps(this.#consulFp, world.consul.services, (s) => digest(JSON.stringify(s.instances)));
+    const consul = diffStamps(this.#consulFp, world.consul.services, (s) => this.#instancesDigest(s.instances));
     const mesh = diffStamps(this.#meshFp, world.targets, targetFingerprint);
-    const callers = diffStamps(this.#callerFp, world.callers, callerFingerprint);
+    // The builder hands back the same callers map while Pods and Sidecars are the same: nothing to compare.
+    const callers = world.callers === previous.callers ? { fingerprints: this.#callerFp, changed: new Set<string>() } : diffStamps(this.#callerFp, world.callers, callerFingerprint);
     const change: ChangeSet = {
       all: false,
       services: new Set([...consul.changed, ...mesh.changed]),
@@ -151,5 +158,14 @@ export class WorldStore implements WorldIndexes {
     this.#world = world;
     this.#bus.publish(change);
     return change;
+  }
+
+  #instancesDigest(instances: readonly ConsulInstance[]): string {
+    let d = this.#instanceDigests.get(instances);
+    if (d === undefined) {
+      d = digest(JSON.stringify(instances));
+      this.#instanceDigests.set(instances, d);
+    }
+    return d;
   }
 }

@@ -1,10 +1,11 @@
 // The world model: Consul's catalog and the Kubernetes view joined into the facts the
-// decision needs. Built whole from the latest snapshot of every source, then swapped in
-// atomically by the store; nobody mutates a World.
+// decision needs. Built from the latest snapshot of every source (parts whose input did not
+// change are reused, see WorldBuilder), then swapped in atomically by the store; nobody mutates
+// a World.
 
 import type { MeshRule } from '../config/config.ts';
 import type { ConsulCatalog, ConsulService } from './consul-types.ts';
-import type { KubeServiceInfo, KubeSnapshot, PodInfo, SidecarInfo } from './kube-types.ts';
+import type { EndpointSliceInfo, KubeServiceInfo, KubeSnapshot, PodInfo, SidecarInfo } from './kube-types.ts';
 import { workloadKey } from './kube-types.ts';
 import { serviceFqdn } from './istio-hosts.ts';
 import { selects } from './labels.ts';
@@ -109,24 +110,55 @@ function choosePort(svc: KubeServiceInfo, consulName: string, consulPort: number
   return only ? { port: only.port, name: only.name } : null;
 }
 
-function buildTargets(consul: ConsulCatalog, kube: KubeSnapshot, opts: WorldOptions, problems: WorldProblem[]): Map<string, MeshTarget> {
+/** Kubernetes lookups the targets are built from; each depends on one kind's array only. */
+interface KubeIndexes {
+  /** Kubernetes Services by the lower-cased Consul name they claim. */
+  readonly claims: ReadonlyMap<string, readonly KubeServiceInfo[]>;
+  readonly podsByKey: ReadonlyMap<string, PodInfo>;
+  readonly slicesByService: ReadonlyMap<string, readonly EndpointSliceInfo[]>;
+}
+
+function indexClaims(services: readonly KubeServiceInfo[]): Map<string, KubeServiceInfo[]> {
   const claims = new Map<string, KubeServiceInfo[]>();
-  for (const s of kube.services) {
+  for (const s of services) {
     const key = s.consulName.toLowerCase();
     const list = claims.get(key);
     if (list) list.push(s);
     else claims.set(key, [s]);
   }
+  return claims;
+}
+
+function indexPods(pods: readonly PodInfo[]): Map<string, PodInfo> {
   const podsByKey = new Map<string, PodInfo>();
-  for (const p of kube.pods) podsByKey.set(`${p.namespace}/${p.name}`, p);
-  const slicesByService = new Map<string, KubeSnapshot['endpointSlices'][number][]>();
-  for (const sl of kube.endpointSlices) {
+  for (const p of pods) podsByKey.set(`${p.namespace}/${p.name}`, p);
+  return podsByKey;
+}
+
+function indexSlices(slices: readonly EndpointSliceInfo[]): Map<string, EndpointSliceInfo[]> {
+  const slicesByService = new Map<string, EndpointSliceInfo[]>();
+  for (const sl of slices) {
     const key = `${sl.namespace}/${sl.serviceName}`;
     const list = slicesByService.get(key);
     if (list) list.push(sl);
     else slicesByService.set(key, [sl]);
   }
+  return slicesByService;
+}
 
+function indexPodsByWorkload(pods: readonly PodInfo[]): Map<string, PodInfo[]> {
+  const podsByWorkload = new Map<string, PodInfo[]>();
+  for (const p of pods) {
+    const key = workloadKey(p.workload);
+    const list = podsByWorkload.get(key);
+    if (list) list.push(p);
+    else podsByWorkload.set(key, [p]);
+  }
+  return podsByWorkload;
+}
+
+function buildTargets(consul: ConsulCatalog, kube: KubeIndexes, opts: WorldOptions, problems: WorldProblem[]): Map<string, MeshTarget> {
+  const { claims, podsByKey, slicesByService } = kube;
   const targets = new Map<string, MeshTarget>();
   for (const [key, svc] of consul.services) {
     const candidates = claims.get(key) ?? [];
@@ -182,9 +214,9 @@ function buildTargets(consul: ConsulCatalog, kube: KubeSnapshot, opts: WorldOpti
   return targets;
 }
 
-function buildCallers(kube: KubeSnapshot, opts: WorldOptions, problems: WorldProblem[]): Map<string, Caller> {
+function buildCallers(pods: readonly PodInfo[], sidecars: readonly SidecarInfo[], opts: WorldOptions, problems: WorldProblem[]): Map<string, Caller> {
   const byIp = new Map<string, PodInfo[]>();
-  for (const pod of kube.pods) {
+  for (const pod of pods) {
     for (const ip of pod.ips) {
       const list = byIp.get(ip);
       if (list) list.push(pod);
@@ -199,21 +231,76 @@ function buildCallers(kube: KubeSnapshot, opts: WorldOptions, problems: WorldPro
       continue;
     }
     const pod = pods[0]!;
-    callers.set(ip, { ip, pod, workload: workloadKey(pod.workload), sidecar: selectSidecar(pod, kube.sidecars, opts.rootNamespace) });
+    callers.set(ip, { ip, pod, workload: workloadKey(pod.workload), sidecar: selectSidecar(pod, sidecars, opts.rootNamespace) });
   }
   return callers;
 }
 
-export function buildWorld(consul: ConsulCatalog, kube: KubeSnapshot, opts: WorldOptions): World {
-  const problems: WorldProblem[] = [];
-  const targets = buildTargets(consul, kube, opts, problems);
-  const callers = buildCallers(kube, opts, problems);
-  const podsByWorkload = new Map<string, PodInfo[]>();
-  for (const p of kube.pods) {
-    const key = workloadKey(p.workload);
-    const list = podsByWorkload.get(key);
-    if (list) list.push(p);
-    else podsByWorkload.set(key, [p]);
+/** Remembers one derived value and the input it came from: the same input (by identity) gives it back. */
+class Memo<I, O> {
+  #input: I | undefined;
+  #output: O | undefined;
+  readonly #derive: (input: I) => O;
+
+  constructor(derive: (input: I) => O) {
+    this.#derive = derive;
   }
-  return { consul, kube, targets, callers, podsByWorkload, problems };
+
+  get(input: I): O {
+    if (this.#output === undefined || this.#input !== input) {
+      this.#output = this.#derive(input);
+      this.#input = input;
+    }
+    return this.#output;
+  }
+}
+
+interface CallerPart {
+  readonly callers: ReadonlyMap<string, Caller>;
+  readonly problems: readonly WorldProblem[];
+}
+
+/**
+ * Builds one World after another. The live Kubernetes source hands over the same array for a kind
+ * that did not change, and the Consul catalog keeps the objects of unchanged services, so each
+ * part derived from one kind (callers from Pods and Sidecars, the lookups by Pod, slice and
+ * claimed name) is reused while its input is the same object: a Consul change does not walk
+ * 20,000 Pods again. Every part is a pure function of its input, so the World is the one a fresh
+ * build would give.
+ */
+export class WorldBuilder {
+  readonly #opts: WorldOptions;
+  readonly #claims = new Memo(indexClaims);
+  readonly #podsByKey = new Memo(indexPods);
+  readonly #slices = new Memo(indexSlices);
+  readonly #podsByWorkload = new Memo(indexPodsByWorkload);
+  #callerInputs: { pods: readonly PodInfo[]; sidecars: readonly SidecarInfo[] } | null = null;
+  #callerPart: CallerPart | null = null;
+
+  constructor(opts: WorldOptions) {
+    this.#opts = opts;
+  }
+
+  build(consul: ConsulCatalog, kube: KubeSnapshot): World {
+    const problems: WorldProblem[] = [];
+    const indexes: KubeIndexes = { claims: this.#claims.get(kube.services), podsByKey: this.#podsByKey.get(kube.pods), slicesByService: this.#slices.get(kube.endpointSlices) };
+    const targets = buildTargets(consul, indexes, this.#opts, problems);
+    const callerPart = this.#callers(kube.pods, kube.sidecars);
+    problems.push(...callerPart.problems);
+    return { consul, kube, targets, callers: callerPart.callers, podsByWorkload: this.#podsByWorkload.get(kube.pods), problems };
+  }
+
+  #callers(pods: readonly PodInfo[], sidecars: readonly SidecarInfo[]): CallerPart {
+    const last = this.#callerInputs;
+    if (this.#callerPart && last && last.pods === pods && last.sidecars === sidecars) return this.#callerPart;
+    const problems: WorldProblem[] = [];
+    const callers = buildCallers(pods, sidecars, this.#opts, problems);
+    this.#callerInputs = { pods, sidecars };
+    this.#callerPart = { callers, problems };
+    return this.#callerPart;
+  }
+}
+
+export function buildWorld(consul: ConsulCatalog, kube: KubeSnapshot, opts: WorldOptions): World {
+  return new WorldBuilder(opts).build(consul, kube);
 }
