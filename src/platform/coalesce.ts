@@ -1,6 +1,7 @@
 // Quiet-period / maximum-delay debounce (the consul-k8s coalesce pattern): a burst of triggers
 // becomes one flush, fired once triggers stop for `quietMs`, or at the latest `maxMs` after the
-// first trigger of the burst, so a steady trickle cannot postpone writes forever.
+// first trigger of the burst, so a steady trickle cannot postpone writes forever. A trigger may
+// bring its own, shorter window: the burst then fires by the earliest deadline any trigger set.
 
 import type { Clock, Timer } from './clock.ts';
 
@@ -10,6 +11,8 @@ export class Coalescer {
   readonly #maxMs: number;
   readonly #flush: () => void;
   #burstStart: number | null = null;
+  /** The earliest `burstStart + maxMs` of the burst's triggers. */
+  #deadline = Infinity;
   #timer: Timer | null = null;
 
   constructor(clock: Clock, quietMs: number, maxMs: number, flush: () => void) {
@@ -23,10 +26,14 @@ export class Coalescer {
     return this.#timer !== null;
   }
 
-  trigger(): void {
+  /** Another trigger of the burst; `window` overrides the default quiet period and maximum delay for this one. */
+  trigger(window?: { readonly quietMs: number; readonly maxMs: number }): void {
+    const quietMs = window ? Math.max(0, window.quietMs) : this.#quietMs;
+    const maxMs = window ? Math.max(quietMs, window.maxMs) : this.#maxMs;
     const now = this.#clock.now();
     this.#burstStart ??= now;
-    const fireAt = Math.min(now + this.#quietMs, this.#burstStart + this.#maxMs);
+    this.#deadline = Math.min(this.#deadline, this.#burstStart + maxMs);
+    const fireAt = Math.min(now + quietMs, this.#deadline);
     this.#timer?.cancel();
     this.#timer = this.#clock.setTimer(fireAt - now, () => this.#fire());
   }
@@ -40,6 +47,7 @@ export class Coalescer {
     this.#timer?.cancel();
     this.#timer = null;
     this.#burstStart = null;
+    this.#deadline = Infinity;
   }
 
   #fire(): void {

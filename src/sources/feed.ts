@@ -31,8 +31,17 @@ export interface FeedWindow {
   readonly maxMs: number;
 }
 
-/** Kubernetes watches deliver a rollout as a stream of events; 100 ms of quiet ends a burst. */
+/**
+ * Kubernetes watches deliver a rollout as a stream of events; 100 ms of quiet ends a burst, and a
+ * rebuild that walks every Pod runs at most once a second.
+ */
 export const DEFAULT_FEED_WINDOW: FeedWindow = { quietMs: 100, maxMs: 1000 };
+/**
+ * The Consul source already gathers what lands together (10 ms), and a Consul-only rebuild reuses
+ * every Kubernetes-derived part (src/world/world.ts), so its changes reach answers sooner: at most
+ * 250 ms after the first delivery of a burst, even while Kubernetes events keep coming.
+ */
+export const CONSUL_FEED_WINDOW: FeedWindow = { quietMs: 20, maxMs: 250 };
 
 export interface WorldFeedDeps {
   readonly world: WorldStore;
@@ -41,6 +50,7 @@ export interface WorldFeedDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly registry: Registry;
+  /** One window for every part (tests); by default Kubernetes gets DEFAULT_FEED_WINDOW and Consul CONSUL_FEED_WINDOW. */
   readonly window?: FeedWindow;
 }
 
@@ -48,6 +58,7 @@ export class WorldFeed {
   readonly #deps: WorldFeedDeps;
   readonly #abort = new AbortController();
   readonly #coalescer: Coalescer | null;
+  readonly #consulWindow: FeedWindow | undefined;
   readonly #deliveries: Counter<'source' | 'result'>;
   #consul: ConsulCatalog = EMPTY_CATALOG;
   #kube: KubeSnapshot = EMPTY_KUBE;
@@ -66,6 +77,7 @@ export class WorldFeed {
     this.#deps = deps;
     const window = deps.window ?? DEFAULT_FEED_WINDOW;
     this.#coalescer = window.maxMs > 0 ? new Coalescer(deps.clock, window.quietMs, window.maxMs, () => this.rebuild()) : null;
+    this.#consulWindow = deps.window ? undefined : CONSUL_FEED_WINDOW;
     this.#deliveries = new Counter({
       name: 'discovery_source_reloads_total',
       help: 'Versions delivered by each source, by result (ok, error). An error keeps the last good version in effect.',
@@ -137,7 +149,7 @@ export class WorldFeed {
         {
           data: (catalog) => {
             this.#consul = catalog;
-            this.#delivered(name, { services: catalog.services.size, nodes: catalog.nodes.size });
+            this.#delivered(name, { services: catalog.services.size, nodes: catalog.nodes.size }, this.#consulWindow);
           },
           error: onError,
           stale: (stale) => this.#stale(name, stale, 'answers carry X-Consul-KnownLeader: false until it recovers'),
@@ -167,12 +179,12 @@ export class WorldFeed {
     else this.#deps.log.info({ source: name }, `${name}: following the upstream again`);
   }
 
-  #delivered(name: string, summary: Record<string, number>): void {
+  #delivered(name: string, summary: Record<string, number>, window?: FeedWindow): void {
     this.#deliveries.inc({ source: name, result: 'ok' });
     this.#pending.add(name);
     this.#deps.log.info({ source: name, ...summary }, `${name}: new version`);
     if (!this.#started) return;
-    if (this.#coalescer) this.#coalescer.trigger();
+    if (this.#coalescer) this.#coalescer.trigger(window);
     else this.rebuild();
   }
 

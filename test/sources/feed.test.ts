@@ -15,7 +15,7 @@ import { TestSource } from '../support/app.ts';
 import { ManualClock } from '../support/manual-clock.ts';
 import { catalog, standardWorld } from '../support/world-fixtures.ts';
 
-function setup(opts: { consul?: ConsulCatalog; kube?: KubeSnapshot; agent?: AgentInstances } = {}) {
+function setup(opts: { consul?: ConsulCatalog; kube?: KubeSnapshot; agent?: AgentInstances; defaultWindows?: boolean } = {}) {
   const clock = new ManualClock();
   const bus = new ChangeBus();
   const world = new WorldStore({ meshRule: 'any', clusterDomain: 'cluster.local', rootNamespace: 'istio-system' }, new IndexClock(() => clock.now()), bus);
@@ -34,7 +34,7 @@ function setup(opts: { consul?: ConsulCatalog; kube?: KubeSnapshot; agent?: Agen
     clock,
     log: createLogger('silent'),
     registry,
-    window: { quietMs: 100, maxMs: 1000 },
+    ...(opts.defaultWindows ? {} : { window: { quietMs: 100, maxMs: 1000 } }),
   });
   return { clock, world, feed, consul, kube, builds, registry };
 }
@@ -64,6 +64,39 @@ test('feed: a burst of deliveries rebuilds the world once, after the quiet perio
   await t.clock.advance(100);
   assert.equal(t.builds.length, before + 1, 'one rebuild for the burst');
   assert.equal(t.world.current.consul.services.get('web')!.instances[0]!.service.Port, 50);
+  t.feed.stop();
+});
+
+test('feed: by default a Consul change reaches the world within 250 ms even while Kubernetes events keep a burst open', async () => {
+  const std = standardWorld();
+  const t = setup({ consul: web(1), kube: std.kube, defaultWindows: true });
+  await t.feed.start();
+  const before = t.builds.length;
+  // Kubernetes events every 50 ms: on its own window (100 ms quiet, 1 s at most) no rebuild before 1 s.
+  for (let i = 0; i < 4; i++) {
+    t.kube.push({ ...std.kube, pods: [...std.kube.pods] });
+    await t.clock.advance(50);
+  }
+  assert.equal(t.builds.length, before, 'Kubernetes events alone: still gathering');
+  t.consul.push(web(2));
+  await t.clock.advance(19);
+  assert.equal(t.builds.length, before, 'the Consul window waits 20 ms of quiet');
+  t.kube.push({ ...std.kube, pods: [...std.kube.pods] });
+  await t.clock.advance(30);
+  assert.equal(t.builds.length, before, 'a Kubernetes event restarted the quiet period (at 249 ms)');
+  await t.clock.advance(1);
+  assert.equal(t.builds.length, before + 1, 'but the burst ends 250 ms after it began, the Consul maximum');
+  assert.equal(t.world.current.consul.services.get('web')!.instances[0]!.service.Port, 2);
+
+  const quiet = t.builds.length;
+  t.consul.push(web(3));
+  await t.clock.advance(20);
+  assert.equal(t.builds.length, quiet + 1, 'a lone Consul delivery is in the world 20 ms later');
+  t.kube.push({ ...std.kube, pods: std.kube.pods.slice(0, -1) });
+  await t.clock.advance(99);
+  assert.equal(t.builds.length, quiet + 1, 'a lone Kubernetes delivery waits its 100 ms of quiet');
+  await t.clock.advance(1);
+  assert.equal(t.builds.length, quiet + 2);
   t.feed.stop();
 });
 
