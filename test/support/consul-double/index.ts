@@ -1,6 +1,7 @@
-// An in-process Consul agent for tests, on node:http at 127.0.0.1: catalog, health, KV, agent and
-// status endpoints with Consul's JSON, headers, per-table and per-service raft indexes, blocking
-// queries, ACL tokens and error texts; plus faults to inject and statistics to assert on.
+// An in-process Consul agent for tests, on node:http at 127.0.0.1: catalog, health, KV, agent,
+// status and UI services-summary endpoints with Consul's JSON, headers, per-table and per-service
+// raft indexes, blocking queries, ACL tokens and error texts; plus faults to inject and statistics
+// to assert on.
 // The semantics it keeps, and where they come from in Consul's source, are described in the
 // files it is made of (catalog-store.ts, reads.ts, routes-*.ts, filter.ts, acl.ts).
 

@@ -7,9 +7,10 @@ import { agentRoutes } from './routes-agent.ts';
 import { catalogRoutes } from './routes-catalog.ts';
 import { healthRoutes } from './routes-health.ts';
 import { kvRoutes } from './routes-kv.ts';
+import { uiRoutes } from './routes-ui.ts';
 import type { Route, RouteContext } from './route-types.ts';
 
-const ROUTES: readonly Route[] = [...catalogRoutes, ...healthRoutes, ...kvRoutes, ...agentRoutes];
+const ROUTES: readonly Route[] = [...catalogRoutes, ...healthRoutes, ...kvRoutes, ...agentRoutes, ...uiRoutes];
 const EXACT = new Map(ROUTES.filter((r) => !r.subtree).map((r) => [r.path, r]));
 const SUBTREES = ROUTES.filter((r) => r.subtree).sort((a, b) => b.path.length - a.path.length);
 
