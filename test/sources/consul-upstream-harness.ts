@@ -89,11 +89,14 @@ export interface HarnessOptions {
   readonly source?: Partial<ConsulUpstreamOptions>;
   /** Start the source (default true). */
   readonly start?: boolean;
+  /** Called with the double (fleet registered) before the source starts: faults in place from the first request. */
+  readonly prepare?: (double: ConsulDouble) => void;
 }
 
 export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const double = await ConsulDouble.start(opts.double);
   for (const r of opts.registrations ?? []) double.register(r);
+  opts.prepare?.(double);
   const logs: LogLine[] = [];
   const destination: DestinationStream = { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) };
   const registry = new Registry();

@@ -126,11 +126,23 @@ test('changes reach a delivery: health, node check, node address, services added
   await change('service removed', () => h.double.deregister({ Node: 'haproxy-0', ServiceID: 'fresh-1' }), (c) => assert.equal(c.services.has('fresh'), false));
 
   // An instance added to an existing service on an existing node, same tags, no check: the
-  // service list, the health diff and the node list name nothing, so only the probes find it.
+  // service list, the health diff and the node list name nothing; the service summaries do (one
+  // more instance), so no probe is needed.
   const probes = (): number => h.double.stats.log().filter((e) => e.path.startsWith('/v1/health/service/') && e.query['filter'] !== undefined).length;
-  const probesBefore = probes();
-  await change('unplaceable instance', () => h.double.register({ Node: 'haproxy-1', Address: '10.0.0.2', Service: { ID: 'svc-7-2', Service: 'svc-7', Tags: ['haproxy', 'v1'], Port: 20007 } }), (c) =>
+  const summaries = (): number => h.double.stats.requests('/v1/internal/ui/services');
+  let probesBefore = probes();
+  const summariesBefore = summaries();
+  await change('unnamed instance', () => h.double.register({ Node: 'haproxy-1', Address: '10.0.0.2', Service: { ID: 'svc-7-2', Service: 'svc-7', Tags: ['haproxy', 'v1'], Port: 20007 } }), (c) =>
     assert.ok(instancesOf(c, 'svc-7').some((i) => i.service.ID === 'svc-7-2'), 'svc-7-2 listed'),
+  );
+  assert.ok(summaries() > summariesBefore, 'located by a read of the service summaries');
+  assert.equal(probes(), probesBefore, 'no index-probe sweep');
+
+  // The same instance registered again on another port changes no summary: only probes find it.
+  await new Promise((r) => setTimeout(r, 1100));
+  probesBefore = probes();
+  await change('instance changed in place', () => h.double.register({ Node: 'haproxy-1', Address: '10.0.0.2', Service: { ID: 'svc-7-2', Service: 'svc-7', Tags: ['haproxy', 'v1'], Port: 20077 } }), (c) =>
+    assert.equal(instancesOf(c, 'svc-7').find((i) => i.service.ID === 'svc-7-2')!.service.Port, 20077),
   );
   assert.ok(probes() > probesBefore, 'found by an index-probe sweep');
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Backoff, TokenBucket } from '../../src/sources/consul-upstream/pacing.ts';
 import { connectionBudget } from '../../src/sources/consul-upstream/consul-upstream-source.ts';
 import { checkStates, chooseHot, diffCheckStates } from '../../src/sources/consul-upstream/change-detection.ts';
-import { Conversion, MalformedAnswer, readCheckStates, readIndex, readJson, readServiceInstances, readServiceList } from '../../src/sources/consul-upstream/upstream-json.ts';
+import { Conversion, MalformedAnswer, readCheckStates, readIndex, readJson, readServiceInstances, readServiceList, readServiceSummaries } from '../../src/sources/consul-upstream/upstream-json.ts';
 import { CatalogModel } from '../../src/sources/consul-upstream/catalog-model.ts';
 import { blockingTimeoutMs } from '../../src/sources/consul-upstream/blocking-watch.ts';
 import { ManualClock } from '../support/manual-clock.ts';
@@ -132,6 +132,17 @@ test('conversion: a missing or mistyped field is a malformed answer naming its p
   const other = readServiceInstances([{ ...instance('n1', 'a'), Node: { ...instance('n1', 'a').Node, Datacenter: 'dc2' } }], conv);
   assert.equal(other.instances[0]!.node.Datacenter, 'dc1');
   assert.equal(conv.foreignDatacenter, 'dc2');
+});
+
+test('service summaries: one entry per lower-cased name, compared whole; peers skipped; a bad shape is a malformed answer', () => {
+  const web = { Name: 'Web', Datacenter: 'dc1', Tags: ['a'], Nodes: ['n1'], InstanceCount: 2, ChecksPassing: 2, ChecksWarning: 0, ChecksCritical: 0 };
+  const read = readServiceSummaries([web, { Name: 'db', Tags: null, Nodes: ['n2'], InstanceCount: 1 }, { Name: 'far', PeerName: 'other', InstanceCount: 9 }]);
+  assert.deepEqual([...read.keys()], ['web', 'db']);
+  assert.notEqual(read.get('web'), readServiceSummaries([{ ...web, InstanceCount: 1 }]).get('web'), 'an instance fewer is a change');
+  assert.equal(read.get('web'), readServiceSummaries([{ ...web }]).get('web'), 'the same entry is no change');
+  assert.throws(() => readServiceSummaries({}), /expected service summaries \(a JSON array\)/);
+  assert.throws(() => readServiceSummaries([{ Tags: [] }]), /\[0\]\.Name is required/);
+  assert.throws(() => readServiceSummaries([{ Name: 'x', PeerName: 3 }]), /\[0\]\.PeerName/);
 });
 
 test('model: a new index with the same content is no change; unchanged services keep their objects across builds', () => {

@@ -11,7 +11,7 @@ import type { UpstreamHttp } from './upstream-http.ts';
 import { readIndex, readJson } from './upstream-json.ts';
 
 /** What a request was for, as the metrics label it. */
-export type RequestKind = 'services' | 'health-state' | 'nodes' | 'hot' | 'read' | 'probe' | 'node-services' | 'node-health';
+export type RequestKind = 'services' | 'health-state' | 'nodes' | 'hot' | 'read' | 'probe' | 'node-services' | 'node-health' | 'summaries';
 
 /** A blocking answer sent after a token-bucket pause counts as parked only if it took at least this long. */
 export const PARKED_MIN_MS = 50;

@@ -1,8 +1,8 @@
 // Follows the upstream catalog with the layout of docs/adr/0008-consul-watch-layout.md: three wide
 // blocking watches say what changed (the service list, the non-passing checks, the node list), the
-// pool reads what they name in full, hot services have their own blocking watch, and index probes
-// find what the wide watches cannot place. Everything lands in the CatalogModel; the source
-// decides when to deliver.
+// pool reads what they name in full, hot services have their own blocking watch, a read of the
+// service summaries locates a change the watches could not name, and index probes are the last
+// resort. Everything lands in the CatalogModel; the source decides when to deliver.
 
 import { setMaxListeners } from 'node:events';
 import type { Clock, Timer } from '../../platform/clock.ts';
@@ -23,8 +23,8 @@ import { readCheckStates, readNodes, readServiceInstances, readServiceList } fro
 const HEALTH_FILTER = 'Status != "passing"';
 /** Probes per second while looking for an unlocated change (docs/adr/0008-consul-watch-layout.md). */
 const FAST_PROBES_PER_SECOND = 2000;
-/** How long the other watches get to place a change the service list shows before it counts as unlocated. */
-const LOCATE_GRACE_MS = 250;
+/** How long the other watches get to name a change the service list shows before it counts as unlocated. */
+const LOCATE_GRACE_MS = 50;
 /** How many recent service indexes are kept to place unlocated changes by. */
 const RECENT_SERVICE_INDEXES = 1024;
 /** Index resets seen by several watches within this window are one reset. */
@@ -75,6 +75,14 @@ export class CatalogFollower {
   /** Service-list indexes that moved with nothing named and are not placed yet. */
   #unlocated = new Set<number>();
   #locateTimer: Timer | null = null;
+  /**
+   * The service summaries as last read (null: not read yet, or the upstream refused them). The
+   * next read's difference names the services whose instances, nodes, tags or check counts moved.
+   */
+  #summaries: ReadonlyMap<string, string> | null = null;
+  /** Unlocated service-list indexes waiting for the summaries read in flight. */
+  #locating: number[] = [];
+  #summariesWarned = false;
   #lastResetAt = -Infinity;
   #movedSinceSweep = false;
   #sweepTimer: Timer | null = null;
@@ -96,6 +104,7 @@ export class CatalogFollower {
         noteServiceIndex: (index) => this.#noteServiceIndex(index),
         checkDatacenter: () => this.#checkDatacenter(),
         maybeSynced: () => this.#maybeSynced(),
+        summaries: (summaries) => this.#onSummaries(summaries),
       },
       this.#abort.signal,
     );
@@ -158,11 +167,8 @@ export class CatalogFollower {
     if (this.#readsStarted) for (const key of named) this.#requestRead(key);
     if (removed.length > 0 && this.#synced) this.#deps.changed();
     const moved = info.previous > 0 && info.index !== info.previous;
-    if (this.#synced && moved) {
-      // A wake-up after a pause may hold several changes: only a parked one is placed by what it names.
-      if (!info.parked) this.#sweep('paced');
-      else if (named.length === 0 && removed.length === 0) this.#suspectUnlocated(info.index);
-    }
+    // A wake-up after a pause may hold several changes, so what it names may not be all of them.
+    if (this.#synced && moved && (!info.parked || (named.length === 0 && removed.length === 0))) this.#suspectUnlocated(info.index);
     this.#maybeSynced();
   }
 
@@ -209,6 +215,9 @@ export class CatalogFollower {
     // a watch's first answer and the reads it would otherwise have to name.
     if (this.#baselines.size === 3 && !this.#readsStarted) {
       this.#readsStarted = true;
+      // The summaries' baseline goes out before the reads: a change after it shows in the next
+      // summaries, one before it in the reads.
+      this.#pool.add({ kind: 'summaries', key: '' });
       for (const key of this.#model.keys()) this.#requestRead(key);
       this.#maybeSynced();
     }
@@ -267,12 +276,14 @@ export class CatalogFollower {
     this.#sweepTimer = this.#deps.clock.setTimer(this.#deps.probeSweepMs, () => {
       // Nothing moved upstream since the last sweep: nothing for a sweep to find.
       if (this.#movedSinceSweep) this.#sweep('periodic');
+      // Summaries the upstream refused are asked for again now and then (an ACL policy may have been fixed).
+      if (this.#summaries === null) this.#pool.add({ kind: 'summaries', key: '' });
       this.#scheduleSweep();
     });
   }
 
   /** Probe every service without a hot watch: the periodic sweep spread over its period, the others at the unlocated-change rate. */
-  #sweep(reason: 'periodic' | 'unlocated' | 'paced' | 'recovered' | 'index-reset'): void {
+  #sweep(reason: 'periodic' | 'unlocated' | 'recovered' | 'index-reset'): void {
     if (!this.#synced || this.#abort.signal.aborted) return;
     this.#movedSinceSweep = false;
     const keys = [...this.#model.keys()].filter((k) => !this.#hot.has(k) && this.#model.hasData(k));
@@ -282,17 +293,53 @@ export class CatalogFollower {
     for (const key of keys) this.#pool.add({ kind: 'probe', key });
   }
 
-  /** The service list moved and named nothing: unless a read placed it meanwhile, find it by probing. */
+  /**
+   * The service list moved and may hold a change nothing named: unless a read placed it
+   * meanwhile, the service summaries locate it, and if they cannot (an instance changed in place,
+   * or the upstream refuses them), an index-probe sweep does.
+   */
   #suspectUnlocated(index: number): void {
     this.#unlocated.add(index);
     if (this.#locateTimer) return;
     this.#locateTimer = this.#deps.clock.setTimer(LOCATE_GRACE_MS, () => {
       void this.#pool.whenUrgentDone().then(() => {
         this.#locateTimer = null;
-        const pending = [...this.#unlocated];
+        const pending = [...this.#unlocated].filter((at) => !this.#seenIndexes.has(at));
         this.#unlocated.clear();
-        if (pending.some((at) => !this.#seenIndexes.has(at))) this.#sweep('unlocated');
+        if (pending.length === 0) return;
+        if (this.#summaries === null) {
+          this.#sweep('unlocated');
+          return;
+        }
+        this.#locating.push(...pending);
+        this.#pool.add({ kind: 'summaries', key: '' });
       });
+    });
+  }
+
+  #onSummaries(next: ReadonlyMap<string, string> | null): void {
+    const before = this.#summaries;
+    this.#summaries = next;
+    if (next === null) {
+      if (!this.#summariesWarned) {
+        this.#summariesWarned = true;
+        this.#deps.log.warn({ source: this.#deps.name }, `${this.#deps.name}: cannot read the service summaries (GET /v1/internal/ui/services); changes no watch names are found by index probes, which take longer`);
+      }
+    } else if (before !== null && this.#readsStarted) {
+      for (const [key, entry] of next) if (before.get(key) !== entry) this.#requestRead(key);
+      for (const key of before.keys()) if (!next.has(key)) this.#requestRead(key);
+    }
+    const waiting = this.#locating;
+    if (waiting.length === 0) return;
+    this.#locating = [];
+    if (next === null) {
+      this.#sweep('unlocated');
+      return;
+    }
+    // Once the reads the summaries named are back, a change still unplaced did not move its
+    // summary (an instance changed in place): only probes can find it.
+    void this.#pool.whenUrgentDone().then(() => {
+      if (waiting.some((at) => !this.#seenIndexes.has(at))) this.#sweep('unlocated');
     });
   }
 

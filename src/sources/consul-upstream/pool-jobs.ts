@@ -1,5 +1,6 @@
 // The non-blocking requests the pool runs for the follower: a service's full read, its index
-// probe, the services of a changed node, the node-level checks of a node without services. Each
+// probe, the services of a changed node, the node-level checks of a node without services, the
+// service summaries that locate a change no watch named. Each
 // answer lands in the CatalogModel; failures are retried with backoff, and an outage pauses the
 // whole pool rather than letting every queued job fail in turn.
 
@@ -10,7 +11,7 @@ import { Backoff } from './pacing.ts';
 import type { PoolJob } from './read-pool.ts';
 import { ReadPool } from './read-pool.ts';
 import type { FollowerDeps } from './catalog-follower.ts';
-import { MalformedAnswer, readIndex, readJson, readNodeLevelChecks, readNodeServiceNames, readServiceInstances } from './upstream-json.ts';
+import { MalformedAnswer, readIndex, readJson, readNodeLevelChecks, readNodeServiceNames, readServiceInstances, readServiceSummaries } from './upstream-json.ts';
 
 /** No instance has an empty node name, so this filter leaves `[]` and the service's real index. */
 export const PROBE_FILTER = 'Node.Node == ""';
@@ -29,7 +30,11 @@ export interface JobHost {
   noteServiceIndex(index: number): void;
   checkDatacenter(): void;
   maybeSynced(): void;
+  /** The service summaries as they are now (null: the upstream refused or mangled them). */
+  summaries(summaries: ReadonlyMap<string, string> | null): void;
 }
+
+export const SUMMARIES_PATH = '/v1/internal/ui/services';
 
 export class PoolJobs {
   readonly pool: ReadPool;
@@ -89,6 +94,15 @@ export class PoolJobs {
           for (const k of keys) host.requestRead(k);
           if (names.length === 0 && model.nodeListed(key)) this.pool.add({ kind: 'node-health', key });
         });
+      case 'summaries':
+        return this.#request(
+          job,
+          'summaries',
+          SUMMARIES_PATH,
+          'stale',
+          (body) => host.summaries(readServiceSummaries(body)),
+          () => host.summaries(null),
+        );
       case 'node-health':
         return this.#request(job, 'node-health', `/v1/health/node/${encodeURIComponent(key)}`, 'stale', (body) => {
           const checks = readNodeLevelChecks(body, key);
@@ -99,7 +113,7 @@ export class PoolJobs {
   }
 
   /** One non-blocking request; failures are retried with backoff (an outage pauses the whole pool). */
-  async #request(job: PoolJob, kind: RequestKind, path: string, query: string, use: (body: unknown, index: number, epoch: number) => void): Promise<void> {
+  async #request(job: PoolJob, kind: RequestKind, path: string, query: string, use: (body: unknown, index: number, epoch: number) => void, refused?: () => void): Promise<void> {
     const { http, clock, waitMs, record } = this.#deps;
     const signal = this.#signal;
     const startedAt = clock.now();
@@ -119,6 +133,9 @@ export class PoolJobs {
         this.pool.pauseFor(this.#outageBackoff.next());
         // Probes are dropped: the sweep after recovery covers them.
         if (job.kind !== 'probe') this.pool.add(job);
+      } else if (outcome === 'refused' && refused) {
+        // The caller has another way to get there (summaries: the index-probe sweep); no retry.
+        refused();
       } else if (outcome === 'refused') {
         let backoff = this.#retries.get(id);
         if (!backoff) this.#retries.set(id, (backoff = new Backoff(this.#deps.random)));

@@ -5,11 +5,11 @@
 
 import type { Clock, Timer } from '../../platform/clock.ts';
 
-export type JobKind = 'read' | 'probe' | 'node-services' | 'node-health';
+export type JobKind = 'read' | 'probe' | 'node-services' | 'node-health' | 'summaries';
 
 export interface PoolJob {
   readonly kind: JobKind;
-  /** A service key (read, probe) or a node name. */
+  /** A service key (read, probe), a node name, or '' (summaries). */
   readonly key: string;
 }
 

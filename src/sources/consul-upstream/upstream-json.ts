@@ -100,6 +100,27 @@ export function readServiceList(v: unknown): Map<string, ListedService> {
   });
 }
 
+/**
+ * GET /v1/internal/ui/services (the summary the Consul UI lists): lower-cased name → the entry as
+ * sent, serialized. Any field that moves (instance count, nodes, tags, check counts) names the
+ * service; the whole entry is compared, so fields a Consul version adds or lacks do not matter.
+ * Services imported from a cluster peer (PeerName set) are not part of the local catalog.
+ */
+export function readServiceSummaries(v: unknown): Map<string, string> {
+  return shaped(() => {
+    const out = new Map<string, string>();
+    list(v, 'service summaries').forEach((entry, i) => {
+      const path = item('body', i);
+      const o = object(entry, path);
+      const svc = name(o, 'Name', path);
+      const peer = optStr(o, 'PeerName', path);
+      if (peer !== undefined && peer !== '') return;
+      out.set(svc.toLowerCase(), JSON.stringify(entry));
+    });
+    return out;
+  });
+}
+
 /** One check as the health detector sees it. */
 export interface CheckState {
   readonly node: string;
