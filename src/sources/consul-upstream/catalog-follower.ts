@@ -302,17 +302,19 @@ export class CatalogFollower {
     this.#unlocated.add(index);
     if (this.#locateTimer) return;
     this.#locateTimer = this.#deps.clock.setTimer(LOCATE_GRACE_MS, () => {
-      void this.#pool.whenUrgentDone().then(() => {
-        this.#locateTimer = null;
-        const pending = [...this.#unlocated].filter((at) => !this.#seenIndexes.has(at));
-        this.#unlocated.clear();
-        if (pending.length === 0) return;
-        if (this.#summaries === null) {
-          this.#sweep('unlocated');
-          return;
-        }
+      this.#locateTimer = null;
+      const pending = [...this.#unlocated].filter((at) => !this.#seenIndexes.has(at));
+      this.#unlocated.clear();
+      if (pending.length === 0) return;
+      if (this.#summaries !== null) {
+        // One request, ahead of the queue: cheaper than waiting for the reads queued meanwhile.
         this.#locating.push(...pending);
         this.#pool.add({ kind: 'summaries', key: '' });
+        return;
+      }
+      // No summaries: a sweep costs a request per service, so first let the queued reads place it.
+      void this.#pool.whenUrgentDone().then(() => {
+        if (pending.some((at) => !this.#seenIndexes.has(at))) this.#sweep('unlocated');
       });
     });
   }

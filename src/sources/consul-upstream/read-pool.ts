@@ -1,6 +1,6 @@
 // The pool of non-blocking requests: a fixed number of connections' worth of jobs at a time.
-// Full reads and node reads go first; index probes fill the remaining capacity at a capped
-// rate. A job asked for while it runs runs once more afterwards (the answer in flight may predate
+// A summaries read (it locates a change) goes before everything, then full reads and node reads;
+// index probes fill the remaining capacity at a capped rate. A job asked for while it runs runs once more afterwards (the answer in flight may predate
 // the change that asked for it); a job asked for while queued is not queued twice.
 
 import type { Clock, Timer } from '../../platform/clock.ts';
@@ -21,6 +21,8 @@ export class ReadPool {
   readonly #clock: Clock;
   readonly #size: number;
   readonly #run: (job: PoolJob) => Promise<void>;
+  /** Summaries reads: they decide what else to read, so they jump the queue. */
+  readonly #front = new Map<string, PoolJob>();
   readonly #urgent = new Map<string, PoolJob>();
   readonly #probes = new Map<string, PoolJob>();
   readonly #running = new Set<string>();
@@ -49,7 +51,7 @@ export class ReadPool {
   get urgentPending(): number {
     let running = 0;
     for (const id of this.#running) if (!id.startsWith('probe\0')) running++;
-    return this.#urgent.size + running;
+    return this.#front.size + this.#urgent.size + running;
   }
 
   get probesQueued(): number {
@@ -71,6 +73,7 @@ export class ReadPool {
       return;
     }
     if (job.kind === 'probe') this.#probes.set(id, job);
+    else if (job.kind === 'summaries') this.#front.set(id, job);
     else this.#urgent.set(id, job);
     this.#pump();
   }
@@ -99,6 +102,7 @@ export class ReadPool {
 
   stop(): void {
     this.#stopped = true;
+    this.#front.clear();
     this.#urgent.clear();
     this.#probes.clear();
     this.#pumpTimer?.cancel();
@@ -122,9 +126,11 @@ export class ReadPool {
     const now = this.#clock.now();
     if (now < this.#pausedUntil) return this.#schedulePump(this.#pausedUntil - now);
     while (this.#running.size < this.#size) {
-      let job = first(this.#urgent);
-      if (job) this.#urgent.delete(jobId(job));
-      else if (this.#probes.size > 0) {
+      let job = first(this.#front) ?? first(this.#urgent);
+      if (job) {
+        this.#front.delete(jobId(job));
+        this.#urgent.delete(jobId(job));
+      } else if (this.#probes.size > 0) {
         this.#refillCredit();
         if (this.#probeCredit < 1) {
           this.#schedulePump(Math.ceil(((1 - this.#probeCredit) * 1000) / this.#probeRate));
