@@ -22,8 +22,16 @@ function callerFingerprint(c: Caller): string {
   return digest(JSON.stringify([c.pod.namespace, c.pod.name, c.pod.meshed, c.workload, s]));
 }
 
+/** The builder keeps an unchanged service's target object, so each is hashed once. */
+const targetDigests = new WeakMap<MeshTarget, string>();
+
 function targetFingerprint(t: MeshTarget): string {
-  return digest(JSON.stringify(t));
+  let d = targetDigests.get(t);
+  if (d === undefined) {
+    d = digest(JSON.stringify(t));
+    targetDigests.set(t, d);
+  }
+  return d;
 }
 
 function diffStamps<T>(

@@ -157,61 +157,55 @@ function indexPodsByWorkload(pods: readonly PodInfo[]): Map<string, PodInfo[]> {
   return podsByWorkload;
 }
 
-function buildTargets(consul: ConsulCatalog, kube: KubeIndexes, opts: WorldOptions, problems: WorldProblem[]): Map<string, MeshTarget> {
+interface BuiltTarget {
+  readonly target: MeshTarget;
+  readonly problem: WorldProblem | null;
+}
+
+/** What Kubernetes says about the Consul service `svc` (lower-cased `key`). */
+function buildTarget(key: string, svc: ConsulService, kube: KubeIndexes, opts: WorldOptions): BuiltTarget {
   const { claims, podsByKey, slicesByService } = kube;
-  const targets = new Map<string, MeshTarget>();
-  for (const [key, svc] of consul.services) {
-    const candidates = claims.get(key) ?? [];
-    const names = candidates.map((c) => `${c.namespace}/${c.name}`).sort();
-    const base = { kubeServices: names, readyEndpoints: 0, meshedReadyEndpoints: 0 };
-    if (candidates.length === 0) {
-      targets.set(key, { ...base, status: 'not-in-kubernetes', detail: 'no Kubernetes Service maps to this Consul service' });
-      continue;
-    }
-    if (candidates.length > 1) {
-      const detail = `Kubernetes Services ${names.join(', ')} all claim Consul service "${svc.name}"`;
-      problems.push({ kind: 'mapping-ambiguous', subject: svc.name, detail });
-      targets.set(key, { ...base, status: 'mapping-ambiguous', detail });
-      continue;
-    }
-    const k = candidates[0]!;
-    const where = { namespace: k.namespace, serviceName: k.name, fqdn: serviceFqdn(k.namespace, k.name, opts.clusterDomain) };
-    if (!k.clusterIP || k.clusterIP === 'None') {
-      targets.set(key, { ...base, ...where, status: 'no-cluster-ip', detail: `Service ${k.namespace}/${k.name} has no ClusterIP` });
-      continue;
-    }
-    let ready = 0;
-    let meshedReady = 0;
-    for (const sl of slicesByService.get(`${k.namespace}/${k.name}`) ?? []) {
-      for (const ep of sl.endpoints) {
-        if (!ep.ready) continue;
-        ready++;
-        const pod = ep.podKey ? podsByKey.get(ep.podKey) : undefined;
-        if (pod?.meshed) meshedReady++;
-      }
-    }
-    const counts = { readyEndpoints: ready, meshedReadyEndpoints: meshedReady };
-    const withIp = { ...base, ...where, ...counts, clusterIP: k.clusterIP };
-    if (ready === 0) {
-      targets.set(key, { ...withIp, status: 'no-ready-endpoints', detail: `Service ${k.namespace}/${k.name} has no ready endpoints` });
-      continue;
-    }
-    const meshed = opts.meshRule === 'all' ? meshedReady === ready : meshedReady > 0;
-    if (!meshed) {
-      const detail = `${meshedReady} of ${ready} ready endpoints of ${k.namespace}/${k.name} carry the Istio sidecar (rule: ${opts.meshRule})`;
-      targets.set(key, { ...withIp, status: 'endpoints-not-meshed', detail });
-      continue;
-    }
-    const port = choosePort(k, svc.name, consulPortOf(svc));
-    if (!port) {
-      const detail = `Service ${k.namespace}/${k.name} has ports ${k.ports.map((p) => `${p.name || '-'}:${p.port}`).join(', ')}; none matches Consul port ${consulPortOf(svc) ?? '-'} or name "${svc.name}"`;
-      problems.push({ kind: 'port-ambiguous', subject: svc.name, detail });
-      targets.set(key, { ...withIp, status: 'port-ambiguous', detail });
-      continue;
-    }
-    targets.set(key, { ...withIp, status: 'meshed', detail: 'meshed', port: port.port, portName: port.name });
+  const candidates = claims.get(key) ?? [];
+  const names = candidates.map((c) => `${c.namespace}/${c.name}`).sort();
+  const base = { kubeServices: names, readyEndpoints: 0, meshedReadyEndpoints: 0 };
+  if (candidates.length === 0) {
+    return { target: { ...base, status: 'not-in-kubernetes', detail: 'no Kubernetes Service maps to this Consul service' }, problem: null };
   }
-  return targets;
+  if (candidates.length > 1) {
+    const detail = `Kubernetes Services ${names.join(', ')} all claim Consul service "${svc.name}"`;
+    return { target: { ...base, status: 'mapping-ambiguous', detail }, problem: { kind: 'mapping-ambiguous', subject: svc.name, detail } };
+  }
+  const k = candidates[0]!;
+  const where = { namespace: k.namespace, serviceName: k.name, fqdn: serviceFqdn(k.namespace, k.name, opts.clusterDomain) };
+  if (!k.clusterIP || k.clusterIP === 'None') {
+    return { target: { ...base, ...where, status: 'no-cluster-ip', detail: `Service ${k.namespace}/${k.name} has no ClusterIP` }, problem: null };
+  }
+  let ready = 0;
+  let meshedReady = 0;
+  for (const sl of slicesByService.get(`${k.namespace}/${k.name}`) ?? []) {
+    for (const ep of sl.endpoints) {
+      if (!ep.ready) continue;
+      ready++;
+      const pod = ep.podKey ? podsByKey.get(ep.podKey) : undefined;
+      if (pod?.meshed) meshedReady++;
+    }
+  }
+  const counts = { readyEndpoints: ready, meshedReadyEndpoints: meshedReady };
+  const withIp = { ...base, ...where, ...counts, clusterIP: k.clusterIP };
+  if (ready === 0) {
+    return { target: { ...withIp, status: 'no-ready-endpoints', detail: `Service ${k.namespace}/${k.name} has no ready endpoints` }, problem: null };
+  }
+  const meshed = opts.meshRule === 'all' ? meshedReady === ready : meshedReady > 0;
+  if (!meshed) {
+    const detail = `${meshedReady} of ${ready} ready endpoints of ${k.namespace}/${k.name} carry the Istio sidecar (rule: ${opts.meshRule})`;
+    return { target: { ...withIp, status: 'endpoints-not-meshed', detail }, problem: null };
+  }
+  const port = choosePort(k, svc.name, consulPortOf(svc));
+  if (!port) {
+    const detail = `Service ${k.namespace}/${k.name} has ports ${k.ports.map((p) => `${p.name || '-'}:${p.port}`).join(', ')}; none matches Consul port ${consulPortOf(svc) ?? '-'} or name "${svc.name}"`;
+    return { target: { ...withIp, status: 'port-ambiguous', detail }, problem: { kind: 'port-ambiguous', subject: svc.name, detail } };
+  }
+  return { target: { ...withIp, status: 'meshed', detail: 'meshed', port: port.port, portName: port.name }, problem: null };
 }
 
 function buildCallers(pods: readonly PodInfo[], sidecars: readonly SidecarInfo[], opts: WorldOptions, problems: WorldProblem[]): Map<string, Caller> {
@@ -276,6 +270,9 @@ export class WorldBuilder {
   readonly #podsByWorkload = new Memo(indexPodsByWorkload);
   #callerInputs: { pods: readonly PodInfo[]; sidecars: readonly SidecarInfo[] } | null = null;
   #callerPart: CallerPart | null = null;
+  /** Each service's target and the service object it was built from, valid for `#targetsFor` only. */
+  #targets = new Map<string, { readonly svc: ConsulService; readonly built: BuiltTarget }>();
+  #targetsFor: KubeIndexes | null = null;
 
   constructor(opts: WorldOptions) {
     this.#opts = opts;
@@ -283,11 +280,30 @@ export class WorldBuilder {
 
   build(consul: ConsulCatalog, kube: KubeSnapshot): World {
     const problems: WorldProblem[] = [];
-    const indexes: KubeIndexes = { claims: this.#claims.get(kube.services), podsByKey: this.#podsByKey.get(kube.pods), slicesByService: this.#slices.get(kube.endpointSlices) };
-    const targets = buildTargets(consul, indexes, this.#opts, problems);
+    const targets = this.#buildTargets(consul, kube, problems);
     const callerPart = this.#callers(kube.pods, kube.sidecars);
     problems.push(...callerPart.problems);
     return { consul, kube, targets, callers: callerPart.callers, podsByWorkload: this.#podsByWorkload.get(kube.pods), problems };
+  }
+
+  /** A service keeps its target object while its ConsulService and every Kubernetes lookup are the same objects. */
+  #buildTargets(consul: ConsulCatalog, kube: KubeSnapshot, problems: WorldProblem[]): Map<string, MeshTarget> {
+    const indexes: KubeIndexes = { claims: this.#claims.get(kube.services), podsByKey: this.#podsByKey.get(kube.pods), slicesByService: this.#slices.get(kube.endpointSlices) };
+    const last = this.#targetsFor;
+    const reusable = last !== null && last.claims === indexes.claims && last.podsByKey === indexes.podsByKey && last.slicesByService === indexes.slicesByService;
+    const previous = reusable ? this.#targets : new Map<string, { readonly svc: ConsulService; readonly built: BuiltTarget }>();
+    const next = new Map<string, { readonly svc: ConsulService; readonly built: BuiltTarget }>();
+    const targets = new Map<string, MeshTarget>();
+    for (const [key, svc] of consul.services) {
+      const cached = previous.get(key);
+      const built = cached && cached.svc === svc ? cached.built : buildTarget(key, svc, indexes, this.#opts);
+      next.set(key, { svc, built });
+      targets.set(key, built.target);
+      if (built.problem) problems.push(built.problem);
+    }
+    this.#targets = next;
+    this.#targetsFor = indexes;
+    return targets;
   }
 
   #callers(pods: readonly PodInfo[], sidecars: readonly SidecarInfo[]): CallerPart {

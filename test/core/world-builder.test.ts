@@ -19,16 +19,28 @@ const OPTS = { meshRule: 'any' as const, clusterDomain: 'cluster.local', rootNam
 function variants(): { consul: ConsulCatalog[]; kube: { [K in keyof KubeSnapshot]: KubeSnapshot[K][] } } {
   const { consul, kube } = standardWorld();
   const consulB = catalog([
-    { service: 'reviews', node: 'haproxy-reviews-1', address: '10.1.0.1', port: 9080, tags: ['v1', 'primary'] },
+    { service: 'reviews', node: 'haproxy-reviews-1', address: '10.1.0.1', port: 9090, tags: ['v1', 'primary'] },
     { service: 'ratings', node: 'haproxy-ratings-1', address: '10.1.1.9', port: 9080 },
     { service: 'details', node: 'haproxy-details-1', address: '10.1.2.1', port: 9080 },
     { service: 'payments', node: 'haproxy-payments-1', address: '10.1.3.1', port: 8080 },
   ]);
+  // As the live source builds them: a new catalog that keeps the objects of the services that did not change.
+  const services = new Map(consul.services);
+  services.set('reviews', consulB.services.get('reviews')!);
+  services.set('payments', consulB.services.get('payments')!);
+  const consulC: ConsulCatalog = { ...consul, services };
   return {
-    consul: [consul, consulB],
+    consul: [consul, consulB, consulC],
     kube: {
       namespaces: [kube.namespaces, [...kube.namespaces, 'payments']],
-      services: [kube.services, [...kube.services, kubeService('bookinfo', 'ratings', '10.96.0.12', [{ name: 'http', port: 9080 }])]],
+      services: [
+        kube.services,
+        [
+          kubeService('bookinfo', 'reviews', '10.96.0.10', [{ name: 'http', port: 9080 }, { name: 'grpc', port: 9090 }]),
+          ...kube.services.filter((k) => k.name !== 'reviews'),
+          kubeService('bookinfo', 'ratings', '10.96.0.12', [{ name: 'http', port: 9080 }]),
+        ],
+      ],
       endpointSlices: [
         kube.endpointSlices,
         [slice('bookinfo', 'reviews', [{ pod: 'reviews-v1-abc', ip: '10.244.0.5', ready: false }]), slice('bookinfo', 'ratings', [{ pod: 'ratings-v1-abc', ip: '10.244.0.7' }])],
@@ -46,7 +58,7 @@ function variants(): { consul: ConsulCatalog[]; kube: { [K in keyof KubeSnapshot
   };
 }
 
-const choice = fc.record({ consul: fc.nat(1), namespaces: fc.nat(1), services: fc.nat(1), endpointSlices: fc.nat(1), pods: fc.nat(1), sidecars: fc.nat(1) });
+const choice = fc.record({ consul: fc.nat(2), namespaces: fc.nat(1), services: fc.nat(1), endpointSlices: fc.nat(1), pods: fc.nat(1), sidecars: fc.nat(1) });
 
 test('world builder: every build equals a fresh build, whichever inputs stayed the same object', () => {
   const v = variants();
