@@ -19,8 +19,12 @@ import { catalogServiceHandler, registerCatalogRoutes } from './routes-catalog.t
 import { healthServiceHandler, registerHealthRoutes } from './routes-health.ts';
 import { buildLiveMode, type LiveMode } from './live-mode.ts';
 import type { UpstreamConsul } from './upstream-view.ts';
+import { holdTickShape } from '../../platform/tick-shape.ts';
 
 export type { UpstreamConsul } from './upstream-view.ts';
+
+// At module load, before a world is loaded: the collections that load triggers are what drop it.
+holdTickShape();
 
 export interface HttpServerOptions {
   /** `ip:port` reported by /v1/status/leader and peers; default: the httpAddr host with port 8300. */
