@@ -7,6 +7,7 @@
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { ReadHandler, ReadReply, ReadRequest } from './exchange.ts';
+import type { RouteMetrics } from './metrics.ts';
 
 /** Names served here: plain Consul service names. Everything else takes the fastify route. */
 const PLAIN_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
@@ -67,16 +68,18 @@ export interface FastRoute {
   readonly handler: ReadHandler;
 }
 
+interface BoundRoute extends FastRoute {
+  readonly metrics: RouteMetrics;
+}
+
 export class FastPath {
-  readonly #routes: readonly FastRoute[];
-  readonly #count: (route: string, status: number, startedAt: number, blocking: boolean) => void;
+  readonly #routes: readonly BoundRoute[];
   /** Set when the server starts closing: fastify then answers (503 on kept-alive sockets). */
   closing = false;
 
-  /** `count` gets the performance.now() at which the request arrived, and whether it was a blocking query. */
-  constructor(routes: readonly FastRoute[], count: (route: string, status: number, startedAt: number, blocking: boolean) => void) {
-    this.#routes = routes;
-    this.#count = count;
+  /** `metricsOf` gives the request metrics of a route label (bound once per route here). */
+  constructor(routes: readonly FastRoute[], metricsOf: (label: string) => RouteMetrics) {
+    this.#routes = routes.map((r) => ({ ...r, metrics: metricsOf(r.label) }));
   }
 
   /** Answers the request and returns true, or returns false for fastify to handle it. */
@@ -92,9 +95,9 @@ export class FastPath {
       const blocking = q >= 0 && BLOCKING.test(url.slice(q));
       r.handler(new FastRequest(req, url, name), new FastReply(res));
       // A parked blocking query is counted when its answer goes out.
-      if (res.headersSent) this.#count(r.label, res.statusCode, startedAt, blocking);
+      if (res.headersSent) r.metrics.record(res.statusCode, startedAt, blocking);
       else {
-        res.once('finish', () => this.#count(r.label, res.statusCode, startedAt, blocking));
+        res.once('finish', () => r.metrics.record(res.statusCode, startedAt, blocking));
         // Parked: consume the (empty) GET body now, so Node does not dump it stream-tick by
         // stream-tick when the answer goes out, inside a 10,000-answer fan-out.
         req.resume();

@@ -7,11 +7,10 @@ import type { Core } from '../../lookup/core.ts';
 import type { AgentRegistrations } from '../../sources/agent/registrations.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { WaiterRegistry, type WakeReason } from './blocking.ts';
-import { createHttpMetrics } from './metrics.ts';
+import { createHttpMetrics, routeMetricsOf } from './metrics.ts';
 import type { HttpDeps } from './read-handler.ts';
 import { sendError, setFailureLog, TEXT } from './reply.ts';
 import { BLOCKING, FastPath } from './fast-path.ts';
-import type { HistogramSeries } from '../../platform/fast-histogram.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseHostPort, type HostPort } from '../../platform/host-port.ts';
 import { registerAgentRoutes, type AgentIdentity } from './routes-agent.ts';
@@ -85,24 +84,13 @@ export async function buildHttpServer(ctx: Core, agent: AgentRegistrations, opts
   const logger: FastifyBaseLogger = ctx.log.child({ component: 'http' });
   setFailureLog(logger);
 
-  const child = new Map<string, ReturnType<typeof metrics.requests.labels>>();
-  const latency = new Map<string, HistogramSeries>();
-  const countRequest = (route: string, status: number, startedAt: number, blocking: boolean): void => {
-    const key = `${route} ${status}`;
-    let c = child.get(key);
-    if (!c) child.set(key, (c = metrics.requests.labels(route, String(status))));
-    c.inc();
-    const lkey = `${route} ${blocking}`;
-    let l = latency.get(lkey);
-    if (!l) latency.set(lkey, (l = metrics.latency.series({ route, blocking: String(blocking) })));
-    l.observe((performance.now() - startedAt) / 1000);
-  };
+  const routeMetrics = routeMetricsOf(metrics);
   const fast = new FastPath(
     [
       { prefix: '/v1/health/service/', label: '/v1/health/service/*', handler: healthServiceHandler(deps) },
       { prefix: '/v1/catalog/service/', label: '/v1/catalog/service/*', handler: catalogServiceHandler(deps) },
     ],
-    countRequest,
+    routeMetrics,
   );
 
   const app = Fastify({
@@ -154,7 +142,7 @@ export async function buildHttpServer(ctx: Core, agent: AgentRegistrations, opts
 
   app.addHook('onResponse', (req, reply, done) => {
     const at = req.url.indexOf('?');
-    countRequest(req.routeOptions.url ?? 'unknown', reply.statusCode, performance.now() - reply.elapsedTime, at >= 0 && BLOCKING.test(req.url.slice(at)));
+    routeMetrics(req.routeOptions.url ?? 'unknown').record(reply.statusCode, performance.now() - reply.elapsedTime, at >= 0 && BLOCKING.test(req.url.slice(at)));
     // Once closing, free keep-alive sockets as their last answer goes out instead of waiting for the client.
     if (closing) setImmediate(() => app.server.closeIdleConnections());
     done();
