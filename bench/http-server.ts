@@ -3,8 +3,9 @@
 //   discovery <meshed|unmeshed> [services]  Discovery's HTTP API over `services` services (default 1);
 //                                127.0.0.1 (where wrk connects from) is a meshed or unmeshed caller,
 //                                so wrk needs no source-address binding.
-//   bare <bodyDir>               fastify returning a cached Buffer of the same body per service
-//                                name (one file per name in bodyDir): the yardstick.
+//   bare <bodyDir>               fastify returning the same bytes as Discovery per service name:
+//                                the body (one file per name in bodyDir) after the same header
+//                                lines (bodyDir/headers.json), written in one writeHead: the yardstick.
 //   fanout                       Discovery, plus IPC commands to trigger a change and report
 //                                server-side time until every parked answer is written.
 //   bare-longpoll <bodyFile>     a bare fastify long-poll server with the same IPC commands: the
@@ -19,6 +20,8 @@ import { testCore } from '../test/support/core.ts';
 import { catalog, kube, kubeService, pod, slice } from '../test/support/world-fixtures.ts';
 
 export const BENCH_SERVICE = 'bench';
+/** In the bare server's body directory: each name's header lines. */
+export const HEADERS_FILE = 'headers.json';
 
 /** Names of the services in the throughput world: 100 of them, as a client polling many services sees. */
 export function serviceNames(count: number): string[] {
@@ -62,11 +65,21 @@ async function main(): Promise<void> {
   const [mode = 'discovery', arg = 'unmeshed'] = process.argv.slice(2);
   if (mode === 'bare') {
     // arg: a directory holding one file per service name, the body Discovery sends for it.
+    // arg/headers.json: per name, Discovery's header lines as a flat name/value list (Node adds
+    // Date, Connection and Keep-Alive itself, as it does for Discovery).
     const app = Fastify({ logger: false });
-    const cache = new Map<string, Buffer>();
-    for (const name of await readdir(arg)) cache.set(name, await readFile(join(arg, name)));
+    const headers = JSON.parse(await readFile(join(arg, HEADERS_FILE), 'utf8')) as Record<string, string[]>;
+    const cache = new Map<string, { body: Buffer; headers: string[] }>();
+    for (const name of await readdir(arg)) {
+      if (name !== HEADERS_FILE) cache.set(name, { body: await readFile(join(arg, name)), headers: headers[name] ?? [] });
+    }
     app.get('/v1/health/service/:name', (req, reply) => {
-      reply.header('content-type', 'application/json').send(cache.get((req.params as { name: string }).name));
+      const answer = cache.get((req.params as { name: string }).name);
+      if (!answer) return reply.code(404).send();
+      // Header names exactly as Discovery writes them (fastify's reply.header lower-cases them).
+      reply.hijack();
+      reply.raw.writeHead(200, answer.headers);
+      reply.raw.end(answer.body);
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const a = app.server.address();

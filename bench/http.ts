@@ -23,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { benchScript } from './node-script.ts';
 import { parseArgs } from 'node:util';
 import { request } from 'node:http';
-import { serviceNames } from './http-server.ts';
+import { HEADERS_FILE, serviceNames } from './http-server.ts';
 
 export interface BenchResult {
   name: string;
@@ -83,12 +83,25 @@ export function stopChild(c: Child): Promise<void> {
   });
 }
 
-function fetchBody(port: number, path: string): Promise<Buffer> {
+interface Answer {
+  body: Buffer;
+  /** Header lines as sent (names in their case, in order), without the ones Node adds itself. */
+  headers: string[];
+}
+
+/** Written by Node's http server on every response; the bare server gets them from Node too. */
+const NODE_HEADERS = new Set(['date', 'connection', 'keep-alive']);
+
+function fetchAnswer(port: number, path: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path }, (res) => {
       const chunks: Buffer[] = [];
+      const headers: string[] = [];
+      for (let i = 0; i < res.rawHeaders.length; i += 2) {
+        if (!NODE_HEADERS.has(res.rawHeaders[i]!.toLowerCase())) headers.push(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+      }
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('end', () => resolve({ body: Buffer.concat(chunks), headers }));
     })
       .on('error', reject)
       .end();
@@ -179,15 +192,20 @@ export async function run(opts: { rounds?: number; seconds?: number } = {}): Pro
       try {
         const bodyDir = join(dir, `bodies-${caller}`);
         await mkdir(bodyDir);
+        const headers: Record<string, string[]> = {};
         for (const name of names) {
-          const body = await fetchBody(d.port, `${PREFIX}${name}`);
-          bodyBytes.push(body.length);
-          await writeFile(join(bodyDir, name), body);
+          const answer = await fetchAnswer(d.port, `${PREFIX}${name}`);
+          bodyBytes.push(answer.body.length);
+          headers[name] = answer.headers;
+          await writeFile(join(bodyDir, name), answer.body);
         }
+        await writeFile(join(bodyDir, HEADERS_FILE), JSON.stringify(headers));
         b = await startChild(['bare', bodyDir]);
-        for (const name of [names[0]!, names[names.length - 1]!]) {
-          const [x, y] = [await fetchBody(d.port, `${PREFIX}${name}`), await fetchBody(b.port, `${PREFIX}${name}`)];
-          if (!x.equals(y)) throw new Error(`bare server body for ${name} differs from Discovery's`);
+        // Both servers must send the same bytes (Node's Date line apart) for every name.
+        for (const name of names) {
+          const [x, y] = [await fetchAnswer(d.port, `${PREFIX}${name}`), await fetchAnswer(b.port, `${PREFIX}${name}`)];
+          if (!x.body.equals(y.body)) throw new Error(`bare server body for ${name} differs from Discovery's`);
+          if (x.headers.join('\n') !== y.headers.join('\n')) throw new Error(`bare server headers for ${name} differ from Discovery's:\n${x.headers.join(' ')}\n${y.headers.join(' ')}`);
         }
         // Warm-up: JIT and the answer cache.
         wrk(d, script, 1);
@@ -229,7 +247,7 @@ export async function run(opts: { rounds?: number; seconds?: number } = {}): Pro
     rows,
     notes: [
       `GET ${PREFIX}<svc> over ${SERVICES} service names in turn (a wrk Lua script), wrk -t1 -c64 -d${seconds}s after a 1 s warm-up, ${rounds} rounds alternating the two servers (order swapped every round); ratios are taken within each round, medians and min–max reported.`,
-      'Bare fastify returns a cached Buffer of the same body per name (checked byte-equal before the run); its headers are fewer (no X-Consul-*).',
+      'Bare fastify answers each name with the same bytes as Discovery: the same header lines (X-Consul-*, Vary, Content-Type, Content-Length, X-Consul-Query-Backend, names in the same case and order, written in one writeHead) and a cached Buffer of the same body; Node adds Date, Connection and Keep-Alive to both. Checked equal for every name before the run.',
       'req/s ratio = Discovery ÷ bare. CPU ratio = bare CPU per request ÷ Discovery CPU per request (server utime+stime from /proc over the slice): the capacity ratio, which stays fair when a server is not saturated ("server busy" < 1 means the client, not that server, set the pace).',
       PIN ? 'Server pinned to core 1 (taskset -c 1), wrk to core 0.' : 'taskset or a second core unavailable: not pinned (numbers are noisier).',
       "Caller identity is chosen server-side: the bench world makes 127.0.0.1 (wrk's source address) a meshed or an unmeshed Pod, since wrk cannot bind a source address.",
