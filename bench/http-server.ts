@@ -100,8 +100,12 @@ async function main(): Promise<void> {
   let target = Infinity;
   let finished = 0;
   let finishedAt = 0;
+  // Observations deduplicated in a Set, as Sidecar scoping's recorder keeps them (scoping is off
+  // here); the test default keeps every observation in an array, which would grow with the run.
+  const seen = new Set<string>();
   const core = await testCore({
     world: benchWorld(meshed, 10, 0, services),
+    observer: { observe: (o) => seen.add(`${o.caller.workload}>${o.service}`) },
     http: {
       onBlockingAnswer: () => {
         answered++;
