@@ -94,7 +94,7 @@ async function chattyUpstream(): Promise<{ url: string; requests: { path: string
   };
 }
 
-test('token bucket: an upstream that answers at once with a new index every time gets at most 2 + 1 per 500 ms from each watch; a new index with the same content is not delivered; index 0 is never blocked on', async (t) => {
+test('token bucket: an upstream that answers at once with a new index every time gets at most 2 + 1 per 250 ms from the service list and health watches, 2 + 1 per 500 ms from the node list; a new index with the same content is not delivered; index 0 is never blocked on', async (t) => {
   const up = await chattyUpstream();
   t.after(() => up.close());
   const abort = new AbortController();
@@ -108,8 +108,8 @@ test('token bucket: an upstream that answers at once with a new index every time
   abort.abort();
   const elapsed = Date.now() - started;
   assert.equal(deliveries.length, 1, 'every answer had a new index, none a new content');
-  const allowed = 2 + Math.ceil(elapsed / 500) + 1;
-  for (const path of ['/v1/catalog/services', '/v1/health/state/any', '/v1/catalog/nodes']) {
+  for (const [path, refillMs] of [['/v1/catalog/services', 250], ['/v1/health/state/any', 250], ['/v1/catalog/nodes', 500]] as const) {
+    const allowed = 2 + Math.ceil(elapsed / refillMs) + 1;
     const n = up.requests.filter((r) => r.path === path).length;
     assert.ok(n >= 4 && n <= allowed, `${path}: ${n} requests in ${elapsed} ms (at most ${allowed})`);
   }

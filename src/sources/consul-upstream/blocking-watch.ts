@@ -1,9 +1,10 @@
 // One blocking-query loop, following Consul's rules for clients (docs/adr/0008-consul-watch-layout.md):
 // the first request (and the first after an index reset) is a plain read; after it each request
 // blocks on the last index, which is reset to 0 when the upstream's goes backwards and is never
-// below 1 otherwise; a token bucket (burst 2, one per 500 ms) paces the loop; a failure waits a
-// jittered, growing delay (1 s up to 30 s). Whether anything changed is for the handler to
-// decide by comparing contents: a new index alone is not a change.
+// below 1 otherwise; a token bucket (burst 2, then one per 500 ms unless the watch asks for
+// another rate) paces the loop; a failure waits a jittered, growing delay (1 s up to 30 s).
+// Whether anything changed is for the handler to decide by comparing contents: a new index alone
+// is not a change.
 
 import type { Clock } from '../../platform/clock.ts';
 import { Backoff, TokenBucket, pause } from './pacing.ts';
@@ -35,6 +36,8 @@ export interface WatchSpec {
   readonly params: string;
   /** Index to block on from the first request (0: start with a plain read). */
   readonly startIndex?: number;
+  /** The token bucket's refill: at most one request per this many ms once its burst of 2 is spent (default 500). */
+  readonly refillMs?: number;
   /** A good answer; throws MalformedAnswer when the body cannot be used (the index then stays where it was). */
   readonly onAnswer: (body: unknown, info: AnswerInfo) => void;
 }
@@ -71,7 +74,7 @@ export class BlockingWatch {
     this.#deps = deps;
     this.#spec = spec;
     this.#index = spec.startIndex ?? 0;
-    this.#bucket = new TokenBucket(deps.clock);
+    this.#bucket = new TokenBucket(deps.clock, 2, spec.refillMs ?? 500);
     this.#backoff = new Backoff(deps.random);
     this.#parent = parent;
     if (parent.aborted) this.#abort.abort();
