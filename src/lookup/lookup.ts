@@ -115,9 +115,18 @@ export class Lookups {
     return idx;
   }
 
-  /** Decide for one lookup: counts it and records the observation. `observe` false for re-evaluations (blocking-query wake-ups). */
-  lookup(callerOrIp: Caller | null | string, name: string, via: FrontEnd, observe = true): LookupResult {
-    return this.#noted(this.evaluate(callerOrIp, name), via, observe);
+  /**
+   * Decide for one lookup: counts it and records the observation. `observe` false for
+   * re-evaluations (blocking-query wake-ups). `index`: the caller's index for the service when the
+   * caller has just read it with index() (a woken query), so it is not read twice.
+   */
+  lookup(callerOrIp: Caller | null | string, name: string, via: FrontEnd, observe = true, index?: number): LookupResult {
+    return this.#noted(this.#resolve(callerOrIp, name.toLowerCase(), index ?? null), via, observe);
+  }
+
+  /** Counts one more lookup answered with an earlier result (blocking-query wake-ups that share one evaluation); no observation. */
+  countRepeat(result: RouteResult, via: FrontEnd): void {
+    this.#noted(result, via, false);
   }
 
   /**
@@ -125,7 +134,7 @@ export class Lookups {
    * without the index, which costs a handful of map reads per query. `name` must be lower case.
    */
   route(sourceIp: string, name: string, via: FrontEnd): RouteResult {
-    return this.#noted(this.#resolve(sourceIp, name, false), via, true);
+    return this.#noted(this.#resolve(sourceIp, name, 0), via, true);
   }
 
   #noted<R extends RouteResult>(result: R, via: FrontEnd, observe: boolean): R {
@@ -138,11 +147,11 @@ export class Lookups {
 
   /** The same decision without side effects (for explain). */
   evaluate(callerOrIp: Caller | null | string, name: string): LookupResult {
-    return this.#resolve(callerOrIp, name.toLowerCase(), true);
+    return this.#resolve(callerOrIp, name.toLowerCase(), null);
   }
 
-  /** The decision and the instances for a lower-cased name; the index only when asked (0 otherwise). */
-  #resolve(callerOrIp: Caller | null | string, key: string, withIndex: boolean): LookupResult {
+  /** The decision and the instances for a lower-cased name; `index` null: read it here. */
+  #resolve(callerOrIp: Caller | null | string, key: string, index: number | null): LookupResult {
     const world = this.#deps.world.current;
     const ip = typeof callerOrIp === 'string' ? normalizeIp(callerOrIp) : callerOrIp?.ip;
     const caller = typeof callerOrIp === 'string' ? (world.callers.get(ip!) ?? null) : callerOrIp;
@@ -159,7 +168,7 @@ export class Lookups {
       kubeStale: this.#deps.world.kubeStale,
     });
 
-    const index = withIndex ? this.#index(caller, ip, key) : 0;
+    if (index === null) index = this.#index(caller, ip, key);
     if (decision.route === 'mesh' && service && target) {
       const meshIdx = this.#deps.world.mesh(key);
       let cached = this.#meshCache.get(key);

@@ -16,16 +16,13 @@ function acceptsGzip(req: ReadRequest): boolean {
   return typeof ae === 'string' && ae.includes('gzip');
 }
 
-/**
- * The hot path of every catalog/health read: Consul's headers and the cached bytes written in one
- * `writeHead` with a flat header list (no per-header bookkeeping in fastify or Node), then `end`.
- * Nothing on this path may call `setHeader` first: Node then merges the list header by header.
- * The reply is hijacked, so fastify's serializer and header handling are skipped; its response
- * listeners (onResponse: metrics) still run on 'finish'.
- */
-export function writeAnswer(req: ReadRequest, reply: ReadReply, entry: CachedAnswer, index: number, consistency: Consistency, extraHeaders: readonly string[], meta: AnswerMeta): void {
-  const gz = acceptsGzip(req) ? gzipOf(entry) : null;
-  const body = gz ?? entry.body;
+/** The bytes to send: the cached gzip when the client accepts it and the body is large enough, else the plain body. */
+export function answerBody(req: ReadRequest, entry: CachedAnswer): Buffer {
+  return (acceptsGzip(req) ? gzipOf(entry) : null) ?? entry.body;
+}
+
+/** Consul's headers for an answer of `body` (gzipped when it is not the entry's plain body), as a flat name/value list. */
+export function answerHeaders(entry: CachedAnswer, body: Buffer, index: number, consistency: Consistency, extraHeaders: readonly string[], meta: AnswerMeta): string[] {
   const headers = [
     'X-Consul-Default-Acl-Policy', meta.aclPolicy,
     'X-Consul-Effective-Consistency', consistency,
@@ -36,11 +33,28 @@ export function writeAnswer(req: ReadRequest, reply: ReadReply, entry: CachedAns
     'Content-Type', JSON_TYPE,
     'Content-Length', String(body.length),
   ];
-  if (gz) headers.push('Content-Encoding', 'gzip');
+  if (body !== entry.body) headers.push('Content-Encoding', 'gzip');
   for (const h of extraHeaders) headers.push(h);
+  return headers;
+}
+
+/**
+ * The hot path of every catalog/health read: Consul's headers and the cached bytes written in one
+ * `writeHead` with a flat header list (no per-header bookkeeping in fastify or Node), then `end`.
+ * Nothing on this path may call `setHeader` first: Node then merges the list header by header.
+ * Node only reads the list, so one list can serve many replies (blocking-query fan-out).
+ * The reply is hijacked, so fastify's serializer and header handling are skipped; its response
+ * listeners (onResponse: metrics) still run on 'finish'.
+ */
+export function writeAnswerBytes(reply: ReadReply, headers: readonly string[], body: Buffer): void {
   reply.hijack();
-  reply.raw.writeHead(200, headers);
+  reply.raw.writeHead(200, headers as string[]);
   reply.raw.end(body);
+}
+
+export function writeAnswer(req: ReadRequest, reply: ReadReply, entry: CachedAnswer, index: number, consistency: Consistency, extraHeaders: readonly string[], meta: AnswerMeta): void {
+  const body = answerBody(req, entry);
+  writeAnswerBytes(reply, answerHeaders(entry, body, index, consistency, extraHeaders, meta), body);
 }
 
 /** JSON for answers that are not cached (agent and status endpoints). */

@@ -70,11 +70,11 @@ class ServiceAnswer implements Answer {
   readonly slot: string;
   readonly version: number | string;
   readonly #ep: ServiceEndpoint;
-  readonly #r: LookupResult;
+  readonly result: LookupResult;
 
   constructor(ep: ServiceEndpoint, r: LookupResult, slot: string, version: number | string) {
     this.#ep = ep;
-    this.#r = r;
+    this.result = r;
     this.index = r.index;
     this.slot = slot;
     this.version = version;
@@ -83,7 +83,7 @@ class ServiceAnswer implements Answer {
   build(): string {
     const ep = this.#ep;
     if (ep.passing instanceof Error) throw ep.passing;
-    return buildBody(ep.route, this.#r, ep.options, ep.passing);
+    return buildBody(ep.route, this.result, ep.options, ep.passing);
   }
 }
 
@@ -103,6 +103,7 @@ export class ServiceEndpoint implements ReadEndpoint {
   readonly #slotConsul: string;
   readonly #slotMesh: string;
   readonly #subsetByConsul: boolean;
+  #shareKey: string | null | undefined;
 
   constructor(deps: HttpDeps, route: ServiceRoute, callerIp: string, name: string, o: ReadOptions, passing: boolean | Error) {
     this.#deps = deps;
@@ -117,8 +118,18 @@ export class ServiceEndpoint implements ReadEndpoint {
     this.#slotMesh = `${this.#slotConsul}\0mesh`;
   }
 
-  evaluate(observe: boolean): Answer {
-    const r = this.#deps.ctx.lookups.lookup(this.callerIp, this.#name, 'http', observe);
+  /**
+   * Same caller IP and same Consul slot (route, service, body-shaping options): the same index and
+   * the same body. Not shared when ?passing is invalid: each query reports its own error. Built
+   * once, when the query parks (requests answered at once never need it).
+   */
+  get shareKey(): string | null {
+    this.#shareKey ??= this.passing instanceof Error ? null : `${this.callerIp}\0${this.#slotConsul}`;
+    return this.#shareKey;
+  }
+
+  evaluate(observe: boolean, index?: number): Answer {
+    const r = this.#deps.ctx.lookups.lookup(this.callerIp, this.#name, 'http', observe, index);
     if (r.decision.route !== 'mesh') return new ServiceAnswer(this, r, this.#slotConsul, r.contentVersion);
     // Mesh and Consul answers get separate slots, so callers of both kinds do not evict each other;
     // a mesh answer narrowed by tags also depends on Consul's instances.
@@ -128,6 +139,10 @@ export class ServiceEndpoint implements ReadEndpoint {
 
   index(): number {
     return this.#deps.ctx.lookups.index(this.callerIp, this.service);
+  }
+
+  countShared(a: Answer): void {
+    this.#deps.ctx.lookups.countRepeat((a as ServiceAnswer).result, 'http');
   }
 }
 
