@@ -6,6 +6,7 @@
 // fastify, which stays the reference for every edge case.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ReadHandler, ReadReply, ReadRequest } from './exchange.ts';
 import type { RouteMetrics } from './metrics.ts';
 
@@ -14,17 +15,36 @@ const PLAIN_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
 /** A query string that makes the read a blocking query. */
 export const BLOCKING = /[?&]index=[^&]/;
 
+type Peer = ReadRequest['socket'];
+
+/**
+ * The peer address of each kept-alive connection, read once: Node's remoteAddress getter goes
+ * through the socket's handle on every read. A WeakMap rather than a property on the socket, so
+ * Node's sockets keep their one hidden class.
+ */
+const peers = new WeakMap<Socket, Peer>();
+
+function peerOf(socket: Socket): Peer {
+  let peer = peers.get(socket);
+  if (peer === undefined) {
+    peer = { remoteAddress: socket.remoteAddress };
+    // A socket already closed has no address yet to remember.
+    if (peer.remoteAddress !== undefined) peers.set(socket, peer);
+  }
+  return peer;
+}
+
 class FastRequest implements ReadRequest {
   readonly url: string;
   readonly method = 'GET';
   readonly headers: IncomingHttpHeaders;
-  readonly socket: IncomingMessage['socket'];
+  readonly socket: Peer;
   readonly params: { readonly '*': string };
 
   constructor(req: IncomingMessage, url: string, name: string) {
     this.url = url;
     this.headers = req.headers;
-    this.socket = req.socket;
+    this.socket = peerOf(req.socket);
     this.params = { '*': name };
   }
 }
@@ -32,7 +52,8 @@ class FastRequest implements ReadRequest {
 class FastReply implements ReadReply {
   readonly raw: ServerResponse;
   #status = 200;
-  readonly #headers: string[] = [];
+  /** Only error replies set headers: answers are written by writeAnswer straight to `raw`. */
+  #headers: string[] | null = null;
 
   constructor(res: ServerResponse) {
     this.raw = res;
@@ -48,14 +69,15 @@ class FastReply implements ReadReply {
   }
 
   header(name: string, value: string): this {
-    this.#headers.push(name, value);
+    (this.#headers ??= []).push(name, value);
     return this;
   }
 
   send(body: string | Buffer = ''): void {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    this.#headers.push('Content-Length', String(bytes.length));
-    this.raw.writeHead(this.#status, this.#headers);
+    const headers = this.#headers ?? [];
+    headers.push('Content-Length', String(bytes.length));
+    this.raw.writeHead(this.#status, headers);
     this.raw.end(bytes);
   }
 }
